@@ -179,6 +179,7 @@ class NextDiT(ModelMixin, ConfigMixin):
 
     _supports_gradient_checkpointing = True
     _no_split_modules = ["TransformerBlock"]
+    _repeated_blocks = ["TransformerBlock"]  # for diffusers' compile_repeated_blocks()
 
     @register_to_config
     def __init__(

@@ -284,8 +284,10 @@ class OneDiffusionPipeline(DiffusionPipeline):
             self.vae.enable_tiling()
 
     def decode_images(self, latents: torch.Tensor, output_type: str):
-        if output_type == "latent" or latents.shape[1] == 0:
+        if output_type == "latent":
             return latents
+        if latents.shape[1] == 0:  # no image targets (camera-pose estimation)
+            return [] if output_type == "pil" else latents.new_zeros((0, 3, 0, 0)) if output_type == "pt" else np.zeros((0, 0, 0, 3), np.float32)
         flat = latents.flatten(0, 1) / self.vae.config.scaling_factor
         self._maybe_tile_vae(flat.shape[-2] * self.vae_scale_factor, flat.shape[-1] * self.vae_scale_factor)
         pixels = self.vae.decode(flat.to(self.vae.dtype)).sample
