@@ -72,7 +72,16 @@ def demo_checkpoint() -> tuple[Path, str]:
         return MINI_MODEL, "OneDiffusion-Mini: a small model trained on a procedural world of coloured shapes."
     folder = CACHE / "tiny-random"
     if not (folder / "scheduler").is_dir():
+        import shutil
+        import tempfile
+
         from .tiny import build_tiny_checkpoint
 
-        build_tiny_checkpoint(folder)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=CACHE, prefix=".tiny-"))
+        build_tiny_checkpoint(staging)
+        try:
+            staging.rename(folder)  # atomic: concurrent builders cannot leave a half-written folder
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
     return folder, "a tiny model with random weights: its outputs are noise, useful only to try the interface."
