@@ -1,8 +1,8 @@
 """OneDiffusion: one diffusion transformer for every image task, driven by a sequence of view slots.
 
-    from onediffusion import OneDiffusionPipeline, build_task
-    pipe = OneDiffusionPipeline.from_pretrained("lehduong/OneDiffusion", torch_dtype=torch.bfloat16)
-    image = pipe(**build_task("text2image", caption="a red fox in the snow").kwargs()).images[0]
+from onediffusion import OneDiffusionPipeline, build_task
+pipe = OneDiffusionPipeline.from_pretrained("lehduong/OneDiffusion", torch_dtype=torch.bfloat16)
+image = pipe(**build_task("text2image", caption="a red fox in the snow").kwargs()).images[0]
 """
 
 from .cameras import Camera, cameras_from_rays, orbit_c2w, plucker_rays

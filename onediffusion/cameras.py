@@ -144,8 +144,9 @@ def _fit_rotation_and_focal(dirs: np.ndarray, size: tuple[int, int]) -> tuple[np
         rot, rssd = Rotation.align_vectors(dirs, cam)
         return rot, rssd
 
-    best = minimize_scalar(lambda lf: align(lf)[1], bounds=(math.log(0.05), math.log(50.0)), method="bounded",
-                           options={"xatol": 1e-7})
+    best = minimize_scalar(
+        lambda lf: align(lf)[1], bounds=(math.log(0.05), math.log(50.0)), method="bounded", options={"xatol": 1e-7}
+    )
     rot, _ = align(best.x)
     return rot.as_matrix(), math.exp(best.x)
 

@@ -104,9 +104,7 @@ class Attention(nn.Module):
         else:
             self.q_norm = self.k_norm = self.ky_norm = nn.Identity()
 
-    def forward(
-        self, x: torch.Tensor, angles: torch.Tensor, y: torch.Tensor, y_mask: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, angles: torch.Tensor, y: torch.Tensor, y_mask: torch.Tensor) -> torch.Tensor:
         B, L, _ = x.shape
         H, K, d = self.n_heads, self.n_kv_heads, self.head_dim
         q = self.q_norm(self.wq(x)).view(B, L, H, d)
@@ -204,7 +202,9 @@ class NextDiT(ModelMixin, ConfigMixin):
     ):
         super().__init__()
         if (hidden_size // num_heads) % 6:
-            raise ValueError(f"`hidden_size / num_heads` must be divisible by 6 for the 3D RoPE, got {hidden_size // num_heads}.")
+            raise ValueError(
+                f"`hidden_size / num_heads` must be divisible by 6 for the 3D RoPE, got {hidden_size // num_heads}."
+            )
         n_kv = num_kv_heads or num_heads
         adaln = min(hidden_size, 1024)
         self.out_channels = in_channels * 2 if pred_sigma else in_channels
@@ -214,7 +214,9 @@ class NextDiT(ModelMixin, ConfigMixin):
         self.t_embedder.mlp = nn.Sequential(nn.Linear(256, adaln), nn.SiLU(), nn.Linear(adaln, adaln))
         self.y_embedder = nn.Sequential(nn.LayerNorm(caption_channels, eps=1e-6), nn.Linear(caption_channels, adaln))
         self.layers = nn.ModuleList(
-            TransformerBlock(hidden_size, num_heads, n_kv, multiple_of, ffn_dim_multiplier, norm_eps, qk_norm, caption_channels)
+            TransformerBlock(
+                hidden_size, num_heads, n_kv, multiple_of, ffn_dim_multiplier, norm_eps, qk_norm, caption_channels
+            )
             for _ in range(depth)
         )
         self.final_layer = FinalLayer(hidden_size, math.prod(patch_size) * self.out_channels)
@@ -235,7 +237,9 @@ class NextDiT(ModelMixin, ConfigMixin):
     def unpatchify(self, x: torch.Tensor, grid: tuple[int, int, int]) -> torch.Tensor:
         pt, ph, pw = self.config.patch_size
         T, H, W = grid
-        return einops.rearrange(x, "b (t h w) (pt ph pw c) -> b (t pt) c (h ph) (w pw)", t=T, h=H, w=W, pt=pt, ph=ph, pw=pw)
+        return einops.rearrange(
+            x, "b (t h w) (pt ph pw c) -> b (t pt) c (h ph) (w pw)", t=T, h=H, w=W, pt=pt, ph=ph, pw=pw
+        )
 
     def _rope(self, grid, timesteps, scale_factor: float, scale_watershed: float, device) -> torch.Tensor:
         # Rotary scaling for resolutions beyond training: linear (positions / s) while the largest
@@ -285,7 +289,9 @@ class NextDiT(ModelMixin, ConfigMixin):
         y = encoder_hidden_states.to(x.dtype)
         for block in self.layers:
             if self.gradient_checkpointing and torch.is_grad_enabled():
-                x = torch.utils.checkpoint.checkpoint(block, x, angles, y, encoder_attention_mask, c, use_reentrant=False)
+                x = torch.utils.checkpoint.checkpoint(
+                    block, x, angles, y, encoder_attention_mask, c, use_reentrant=False
+                )
             else:
                 x = block(x, angles, y, encoder_attention_mask, c)
         out = self.unpatchify(self.final_layer(x, c), grid)

@@ -147,11 +147,15 @@ class OneDiffusionPipeline(DiffusionPipeline):
     @staticmethod
     def check_inputs(prompt, negative_prompt, height, width, num_inference_steps, guidance_scale,
                      num_images_per_prompt, output_type, generator) -> None:  # fmt: skip
-        if not isinstance(prompt, str) and not (isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt)):
+        if not isinstance(prompt, str) and not (
+            isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt)
+        ):
             raise ValueError(f"`prompt` must be a string or a non-empty list of strings, got {prompt!r}.")
         if negative_prompt is not None and not isinstance(negative_prompt, (str, list)):
             raise ValueError(f"`negative_prompt` must be a string or a list of strings, got {negative_prompt!r}.")
-        if isinstance(negative_prompt, list) and len(negative_prompt) != (len(prompt) if isinstance(prompt, list) else 1):
+        if isinstance(negative_prompt, list) and len(negative_prompt) != (
+            len(prompt) if isinstance(prompt, list) else 1
+        ):
             raise ValueError(f"`negative_prompt` needs one entry per prompt, got {len(negative_prompt)}.")
         for name, value in (("height", height), ("width", width)):
             if not isinstance(value, (int, np.integer)) or value % 16 or not 16 <= value <= MAX_SIDE:
@@ -165,7 +169,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"`output_type` must be one of {OUTPUT_TYPES}, got {output_type!r}.")
         if generator is not None and not isinstance(generator, (torch.Generator, list)):
-            raise ValueError(f"`generator` must be a torch.Generator or a list of them, got {type(generator).__name__}.")
+            raise ValueError(
+                f"`generator` must be a torch.Generator or a list of them, got {type(generator).__name__}."
+            )
 
     # 2. Prompt ---------------------------------------------------------------------------------
 
@@ -183,7 +189,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
         if missing:
             for text in missing:
                 self._warn_truncated(text, max_length)
-            tokens = self.tokenizer(missing, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")
+            tokens = self.tokenizer(
+                missing, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+            )
             ids, mask = tokens.input_ids.to(device), tokens.attention_mask.to(device)
             states = self.text_encoder(ids, attention_mask=mask)[0].to(torch.float32)
             for text, s, m in zip(missing, states, mask):
@@ -236,7 +244,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
             # conditions; drawing it too keeps every seed's result identical to theirs.
             randn_tensor((batch, channels, h, w), generator=generator, device=device, dtype=torch.float32)
             image_latents = self.encode_images(layout.images, height, width, device, generator)
-        latents = randn_tensor((batch, n_slots, channels, h, w), generator=generator, device=device, dtype=torch.float32)
+        latents = randn_tensor(
+            (batch, n_slots, channels, h, w), generator=generator, device=device, dtype=torch.float32
+        )
         if image_latents is not None:
             latents[:, layout.image_conditions] = image_latents
         if layout.camera_conditions:
@@ -251,7 +261,11 @@ class OneDiffusionPipeline(DiffusionPipeline):
         tokens = (height // self.vae_scale_factor) * (width // self.vae_scale_factor) / (ph * pw)
         cfg = self.scheduler.config
         mu = calculate_shift(
-            noise_scale * num_targets * tokens, cfg.base_image_seq_len, cfg.max_image_seq_len, cfg.base_shift, cfg.max_shift
+            noise_scale * num_targets * tokens,
+            cfg.base_image_seq_len,
+            cfg.max_image_seq_len,
+            cfg.base_shift,
+            cfg.max_shift,
         )
         self.scheduler.set_timesteps(sigmas=sigmas, mu=mu, device=device)
         return self.scheduler.timesteps
@@ -287,7 +301,13 @@ class OneDiffusionPipeline(DiffusionPipeline):
         if output_type == "latent":
             return latents
         if latents.shape[1] == 0:  # no image targets (camera-pose estimation)
-            return [] if output_type == "pil" else latents.new_zeros((0, 3, 0, 0)) if output_type == "pt" else np.zeros((0, 0, 0, 3), np.float32)
+            return (
+                []
+                if output_type == "pil"
+                else latents.new_zeros((0, 3, 0, 0))
+                if output_type == "pt"
+                else np.zeros((0, 0, 0, 3), np.float32)
+            )
         flat = latents.flatten(0, 1) / self.vae.config.scaling_factor
         self._maybe_tile_vae(flat.shape[-2] * self.vae_scale_factor, flat.shape[-1] * self.vae_scale_factor)
         pixels = self.vae.decode(flat.to(self.vae.dtype)).sample
@@ -309,7 +329,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
             if layout.camera_targets:
                 c2w, focal = cameras_from_rays(latent_to_rays(sample[layout.camera_targets].float().cpu()))
                 estimated = {i: Camera(m.numpy(), float(f)) for i, m, f in zip(layout.camera_targets, c2w, focal)}
-            relative = {i: Camera((frame @ torch.from_numpy(cam.c2w)).numpy(), cam.focal_length) for i, cam in given.items()}
+            relative = {
+                i: Camera((frame @ torch.from_numpy(cam.c2w)).numpy(), cam.focal_length) for i, cam in given.items()
+            }
             results.append([estimated.get(i) or relative[i] for i in camera_slots])
         return results
 
@@ -349,7 +371,11 @@ class OneDiffusionPipeline(DiffusionPipeline):
                 ``pipe._interrupt = True`` inside it to stop early.
             scale_factor, scale_watershed: rotary scaling for sizes beyond training.
         """
-        forward_kwargs = {"scale_factor": scale_factor, "scale_watershed": scale_watershed, **legacy.pop("forward_kwargs", {})}
+        forward_kwargs = {
+            "scale_factor": scale_factor,
+            "scale_watershed": scale_watershed,
+            **legacy.pop("forward_kwargs", {}),
+        }
         legacy_callback, callback_steps = legacy.pop("callback", None), legacy.pop("callback_steps", 1)
         if legacy:
             raise TypeError(f"Unexpected arguments: {sorted(legacy)}.")
@@ -362,7 +388,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
                           num_images_per_prompt, output_type, generator)  # fmt: skip
         bad_keys = set(callback_on_step_end_tensor_inputs) - set(self._callback_tensor_inputs)
         if bad_keys:
-            raise ValueError(f"`callback_on_step_end_tensor_inputs` may only name {self._callback_tensor_inputs}, got {sorted(bad_keys)}.")
+            raise ValueError(
+                f"`callback_on_step_end_tensor_inputs` may only name {self._callback_tensor_inputs}, got {sorted(bad_keys)}."
+            )
         device = self._execution_device
         batch = (1 if isinstance(prompt, str) else len(prompt)) * num_images_per_prompt
         if isinstance(generator, list) and len(generator) != batch:
@@ -370,7 +398,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
         self._interrupt = False
 
         # 2. Encode the prompt
-        embeds, mask = self.encode_prompt(prompt, device, num_images_per_prompt, guidance_scale > 1.0, negative_prompt, max_sequence_length)
+        embeds, mask = self.encode_prompt(
+            prompt, device, num_images_per_prompt, guidance_scale > 1.0, negative_prompt, max_sequence_length
+        )
 
         # 3. Prepare latents: conditions encoded first, then the noise, from one generator (as the reference)
         latents = self.prepare_latents(layout, batch, len(slots), height, width, device, generator)
@@ -386,7 +416,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
             for i, t in enumerate(timesteps):
                 if self.interrupt:
                     break
-                latents = self.denoise_step(latents, t, timesteps[-1], conditions, embeds, mask, guidance_scale, forward_kwargs)
+                latents = self.denoise_step(
+                    latents, t, timesteps[-1], conditions, embeds, mask, guidance_scale, forward_kwargs
+                )
                 latents[:, conditions] = clean
                 if callback_on_step_end is not None:
                     values = {k: locals()[k] for k in callback_on_step_end_tensor_inputs}
@@ -467,7 +499,9 @@ def _mask_to_slots(mask: list[int], images: list, cameras: list[Camera] | None) 
 def _reference_cameras(n_slots, azimuths, elevations, distances, c2ws, intrinsics, focal_length) -> list[Camera]:
     """Cameras from the authors' multiview arguments (None entries are dropped, as theirs are)."""
     if n_slots % 2:
-        raise ValueError(f"A multiview `denoise_mask` interleaves image and camera slots, so its length must be even, got {n_slots}.")
+        raise ValueError(
+            f"A multiview `denoise_mask` interleaves image and camera slots, so its length must be even, got {n_slots}."
+        )
     views = n_slots // 2
     if intrinsics is not None:
         focals = [float(np.asarray(k)[0, 0]) for k in np.asarray(intrinsics, dtype=np.float64).reshape(-1, 3, 3)]
@@ -484,7 +518,9 @@ def _reference_cameras(n_slots, azimuths, elevations, distances, c2ws, intrinsic
             distances = [distances] * len(az)
         dist = [d for d in distances if d is not None]
         if not len(az) == len(el) == len(dist):
-            raise ValueError(f"`multiview_azimuths`, `multiview_elevations` and `multiview_distances` differ in length: {len(az)}, {len(el)}, {len(dist)}.")
+            raise ValueError(
+                f"`multiview_azimuths`, `multiview_elevations` and `multiview_distances` differ in length: {len(az)}, {len(el)}, {len(dist)}."
+            )
         cams = [Camera.orbit(a, e, d, f) for a, e, d, f in zip(az, el, dist, focals)]
     if len(cams) != views:
         raise ValueError(f"`denoise_mask` has {views} views but {len(cams)} cameras were given.")

@@ -95,11 +95,17 @@ def _labels_kind(cond: str, labels: Sequence[Label]) -> dict:
 def _register_condition(cond: str, what: str) -> None:
     @_register(f"{cond}2image", f"{what} to image", f"Generate an image that follows a {what}.")
     def to_image(condition: ImageInput, caption: str = "", labels: Sequence[Label] = ()):
-        return task_prompt(cond, caption, **_labels_kind(cond, labels)), [ImageSlot.target(), ImageSlot.condition(condition)]
+        return task_prompt(cond, caption, **_labels_kind(cond, labels)), [
+            ImageSlot.target(),
+            ImageSlot.condition(condition),
+        ]
 
     @_register(f"image2{cond}", f"Image to {what}", f"Estimate the {what} of a photo.", outputs="condition")
     def from_image(image: ImageInput, caption: str = "", labels: Sequence[Label] = ()):
-        return task_prompt(cond, caption, **_labels_kind(cond, labels)), [ImageSlot.condition(image), ImageSlot.target()]
+        return task_prompt(cond, caption, **_labels_kind(cond, labels)), [
+            ImageSlot.condition(image),
+            ImageSlot.target(),
+        ]
 
 
 for _cond, _what in CONDITIONS.items():
@@ -126,7 +132,9 @@ def _editing(image: ImageInput, instruction: str):
 @_register("identity", "Identity", "A new photo of the person in 1-4 reference photos.")
 def _identity(references: Sequence[ImageInput], reference_captions: Sequence[str], target_caption: str):
     if len(references) != len(reference_captions):
-        raise ValueError(f"Give one caption per reference photo: {len(references)} photos, {len(reference_captions)} captions.")
+        raise ValueError(
+            f"Give one caption per reference photo: {len(references)} photos, {len(reference_captions)} captions."
+        )
     prompt = identity_prompt(target_caption, reference_captions)
     return prompt, [ImageSlot.target(), *(ImageSlot.condition(ref) for ref in references)]
 
