@@ -421,7 +421,7 @@ class OneDiffusionPipeline(DiffusionPipeline):
                 )
                 latents[:, conditions] = clean
                 if callback_on_step_end is not None:
-                    values = {k: locals()[k] for k in callback_on_step_end_tensor_inputs}
+                    values = {"latents": latents} if "latents" in callback_on_step_end_tensor_inputs else {}
                     latents = callback_on_step_end(self, i, t, values).pop("latents", latents)
                 if legacy_callback is not None and i % callback_steps == 0:
                     legacy_callback(i, t, latents)
