@@ -1,0 +1,229 @@
+"""Turn what the widgets hand over (strings, table rows, editor layers, gallery items) into engine values.
+
+Every function here raises ``InputError`` with a message a non-coder can act on; the service turns
+it into a ``gr.Error``. Nothing here touches the model.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from onediffusion import PALETTE, Label
+from onediffusion.images import to_rgb
+from onediffusion.prompts import ASPECT_RATIO_512, COLOR_NAMES
+
+MAX_SEED = 2**32 - 1
+MAX_UPLOAD_SIDE = 4096
+MAX_STEPS = 200
+MAX_GUIDANCE = 20.0
+MAX_IMAGES = 4
+AUTO_SIZE = "auto"
+_HEX_TO_NAME = {hex_code.lower(): name for hex_code, name in PALETTE}
+_COMMON_RATIOS = {1.0: "square", 0.78: "4:3", 1.29: "3:4", 0.68: "3:2", 1.46: "2:3", 0.57: "16:9", 1.75: "9:16"}
+
+
+class InputError(ValueError):
+    """Bad input, described in plain words for the person who typed it."""
+
+
+# Sizes ------------------------------------------------------------------------------------------
+
+
+def _snap(value: float) -> int:
+    return max(16, round(value / 16) * 16)
+
+
+def size_presets(native_side: int, scales: Sequence[float] = (1.0,)) -> list[tuple[str, str]]:
+    """The 512-pixel aspect-ratio table scaled to the model's native side, as (label, "WxH") choices.
+
+    Entries that collapse to the same size at small scales are listed once.
+    """
+    choices: dict[str, str] = {}
+    for scale in scales:
+        factor = native_side * scale / 512
+        for ratio, (h, w) in ASPECT_RATIO_512.items():
+            height, width = _snap(h * factor), _snap(w * factor)
+            value = f"{width}x{height}"
+            if value in choices:
+                continue
+            shape = "square" if width == height else "landscape" if width > height else "portrait"
+            common = _COMMON_RATIOS.get(ratio)
+            note = f"{shape}, {common}" if common and common != shape else shape
+            choices[value] = f"{width} × {height} ({note})"
+    squares_first = sorted(choices.items(), key=lambda item: "square" not in item[1])
+    return [(label, value) for value, label in squares_first]
+
+
+def parse_size(size: str | None) -> tuple[int, int] | None:
+    """``"WIDTHxHEIGHT"`` -> (height, width); ``"auto"`` or empty -> None (the task picks)."""
+    text = (size or "").strip().lower()
+    if text in ("", AUTO_SIZE) or text.startswith("auto"):
+        return None
+    match = re.fullmatch(r"(\d+)\s*[x×*]\s*(\d+)", text)
+    if not match:
+        raise InputError(f"Size must look like 512x512 (width x height) or 'auto', not {size!r}.")
+    width, height = int(match[1]), int(match[2])
+    for name, value in (("width", width), ("height", height)):
+        if value % 16 or not 16 <= value <= 2048:
+            raise InputError(f"The {name} must be a multiple of 16 between 16 and 2048; {value} is not.")
+    return height, width
+
+
+# Numbers ----------------------------------------------------------------------------------------
+
+
+def _integer(name: str, value, low: int, high: int) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a whole number, not {value!r}.") from None
+    if not number.is_integer() or not low <= number <= high:
+        raise InputError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")
+    return int(number)
+
+
+def steps(value) -> int:
+    return _integer("Steps", value, 1, MAX_STEPS)
+
+
+def num_images(value) -> int:
+    return _integer("Number of images", value, 1, MAX_IMAGES)
+
+
+def guidance(value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"Guidance must be a number, not {value!r}.") from None
+    if not 0 <= number <= MAX_GUIDANCE:
+        raise InputError(f"Guidance must be between 0 and {MAX_GUIDANCE:g}, not {value!r}.")
+    return number
+
+
+def seed(value, randomize: bool) -> int:
+    """The seed to use: a fresh random one when asked, else the given one (checked)."""
+    if randomize:
+        return secrets.randbelow(MAX_SEED + 1)
+    if value is None or value == "":
+        raise InputError("Seed is empty: type a number, or tick 'Random seed'.")
+    return _integer("Seed", value, 0, MAX_SEED)
+
+
+# Images -----------------------------------------------------------------------------------------
+
+
+def image(value, what: str = "photo", required: bool = True) -> Image.Image | None:
+    """An uploaded image as RGB, with a plain message when missing, unreadable or too large."""
+    if value is None or (isinstance(value, str) and not value):
+        if required:
+            raise InputError(f"Add a {what} first: the {what} box is empty.")
+        return None
+    if isinstance(value, dict):  # a gallery item or a client-side file description
+        value = value.get("image") or value.get("path") or value.get("name")
+        return image(value, what, required)
+    try:
+        rgb = to_rgb(value)
+    except (OSError, ValueError) as err:
+        raise InputError(f"The {what} could not be read as an image ({err}).") from None
+    if max(rgb.size) > MAX_UPLOAD_SIDE:
+        raise InputError(f"The {what} is {rgb.width} × {rgb.height} pixels; the limit is {MAX_UPLOAD_SIDE} per side.")
+    return rgb
+
+
+def gallery_images(items: Iterable | None, what: str, least: int, most: int) -> list[Image.Image]:
+    """Images from a gallery value ([(image, caption)], [{"image": ...}] or plain images/paths)."""
+    images = []
+    for item in items or []:
+        value = item[0] if isinstance(item, (tuple, list)) else item
+        images.append(image(value, what))
+    if not least <= len(images) <= most:
+        raise InputError(
+            f"Give {least} to {most} {what}s; {len(images)} {'was' if len(images) == 1 else 'were'} given."
+        )
+    return images
+
+
+def _layer_mask(layer: Image.Image) -> np.ndarray:
+    """Painted pixels of one editor layer: its alpha when it has transparency, else its bright pixels."""
+    rgba = np.asarray(layer.convert("RGBA"))
+    alpha = rgba[..., 3]
+    if alpha.min() < 255:
+        return alpha > 0
+    return np.asarray(layer.convert("L")) > 127
+
+
+def editor_photo_and_mask(value: dict | None) -> tuple[Image.Image, Image.Image]:
+    """An image-editor value -> (photo, mask) with the painted strokes white on black."""
+    if not value or value.get("background") is None:
+        raise InputError("Add a photo to the inpainting editor first, then paint the region to fill in.")
+    photo = image(value["background"], "photo")
+    painted = np.zeros((photo.height, photo.width), bool)
+    for layer in value.get("layers") or []:
+        layer_image = to_rgb(layer) if not isinstance(layer, Image.Image) else layer
+        painted |= _layer_mask(layer_image.resize(photo.size, Image.Resampling.NEAREST))
+    if not painted.any():
+        raise InputError("Paint over the region to fill in (use the brush in the editor): the mask is empty.")
+    return photo, Image.fromarray((painted * 255).astype(np.uint8))
+
+
+# Class and colour rows --------------------------------------------------------------------------
+
+
+def _colour_name(text: str, used: set[str]) -> str:
+    value = text.strip().lower()
+    if not value:
+        free = [name for _, name in PALETTE if name not in used]
+        return free[0] if free else PALETTE[0][1]
+    if value in COLOR_NAMES:
+        return value
+    if value in _HEX_TO_NAME:
+        return _HEX_TO_NAME[value]
+    names = ", ".join(name for _, name in PALETTE)
+    raise InputError(f"Colour {text!r} is not one the model knows. Use one of: {names}.")
+
+
+def labels(rows: Sequence[Sequence] | None) -> list[Label]:
+    """Class-and-colour table rows -> labels; blank colours take the next unused palette colour."""
+    result: list[Label] = []
+    for row in _rows(rows):
+        name = str(row[0] if len(row) > 0 and row[0] is not None else "").strip()
+        if not name:
+            continue
+        if any(ch in name for ch in "<>"):
+            raise InputError(f"Class names cannot contain '<' or '>': {name!r}.")
+        colour = _colour_name(str(row[1] if len(row) > 1 and row[1] is not None else ""), {lb.color for lb in result})
+        result.append(Label(name, colour))
+    if len(result) > len(PALETTE):
+        raise InputError(f"At most {len(PALETTE)} classes can be named at once; {len(result)} were given.")
+    return result
+
+
+def _rows(rows) -> list[list]:
+    """Table rows from a list of lists, a pandas frame or the Dataframe's dict form."""
+    if rows is None:
+        return []
+    if hasattr(rows, "values") and hasattr(rows, "columns"):  # a pandas DataFrame
+        return rows.values.tolist()
+    if isinstance(rows, dict):
+        return list(rows.get("data") or [])
+    return [list(row) for row in rows]
+
+
+def table_rows(rows) -> list[list]:
+    """Non-empty rows of a table value (rows whose cells are all blank are dropped)."""
+    return [row for row in _rows(rows) if any(cell not in (None, "") for cell in row)]
+
+
+def number_cell(value, what: str, row: int) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"Row {row}: {what} must be a number, not {value!r}.") from None
+    if not np.isfinite(number):
+        raise InputError(f"Row {row}: {what} must be a finite number.")
+    return number

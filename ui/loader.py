@@ -1,0 +1,166 @@
+"""Loading the one pipeline the app serves: the chosen model, or the bundled demo model when it cannot be had.
+
+The hub is probed first with a short timeout, so an offline machine falls back in seconds instead of
+waiting on download retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+
+from onediffusion import ModelLoadError, OneDiffusionPipeline
+from onediffusion.loading import PUBLISHED_MODEL, demo_checkpoint
+
+logger = logging.getLogger("onediffusion.studio")
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+HUB_PROBE_SECONDS = 3.0
+PUBLISHED_NOTE = "the published OneDiffusion weights (CC BY-NC 4.0: non-commercial use only)."
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the app loads its model: a hub id or a local folder, the device, the precision, offloading."""
+
+    model: str = PUBLISHED_MODEL
+    device: str | None = None
+    dtype: str | None = None
+    offload: bool = False
+
+    def resolved_device(self) -> str:
+        if self.device:
+            return self.device
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+
+    def resolved_dtype(self, device: str) -> torch.dtype:
+        if self.dtype:
+            if self.dtype not in DTYPES:
+                raise ValueError(f"`dtype` must be one of {sorted(DTYPES)}, got {self.dtype!r}.")
+            return DTYPES[self.dtype]
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float16 if device == "mps" else torch.float32
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What is loaded, and what its outputs are worth: the banner's content."""
+
+    requested: str
+    name: str
+    description: str
+    native_side: int
+    device: str
+    dtype: str
+    fallback_reason: str | None = None
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.fallback_reason is not None
+
+    def banner(self) -> str:
+        """Markdown for the top of the page."""
+        model = f"**Model in use:** `{self.name}`: {self.description}"
+        where = f"Running on {self.device} in {self.dtype}; native size {self.native_side} × {self.native_side} px."
+        if not self.is_fallback:
+            return f"{model}  \n{where}"
+        return (
+            f"⚠️ **Could not load `{self.requested}`**: {self.fallback_reason}  \n"
+            f"Using the bundled demo model instead. {model}  \n{where}"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "requested": self.requested,
+            "model": self.name,
+            "description": self.description,
+            "fallback_reason": self.fallback_reason,
+            "native_side": self.native_side,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
+
+
+def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
+    """Whether a TCP connection to the hub opens within ``timeout`` seconds."""
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((endpoint.hostname or "huggingface.co", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _is_hub_id(name: str) -> bool:
+    """'owner/name' that is not an existing path (a leading '/', '.' or '~' always means a path)."""
+    return re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", name) is not None and not Path(name).exists()
+
+
+def _hub_kwargs(name: str) -> dict:
+    """Download options: cache only when offline (declared, or found by the probe), short timeouts."""
+    if not _is_hub_id(name):
+        return {}
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    if offline or not hub_reachable():
+        return {"local_files_only": True}
+    return {"etag_timeout": 5}
+
+
+def _short_reason(err: Exception, name: str, hub_kwargs: dict) -> str:
+    if hub_kwargs.get("local_files_only"):
+        return "the Hugging Face hub cannot be reached from this machine, and the model is not in the local cache."
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return first_line[:300]
+
+
+def _describe(name: str) -> str:
+    if name == PUBLISHED_MODEL:
+        return PUBLISHED_NOTE
+    return "a model loaded from " + ("the Hugging Face hub." if _is_hub_id(name) else "a local folder.")
+
+
+def _place(pipe: OneDiffusionPipeline, device: str, offload: bool) -> OneDiffusionPipeline:
+    if offload and device.startswith("cuda"):
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)  # the app reports progress itself
+    return pipe
+
+
+def _native_side(pipe: OneDiffusionPipeline) -> int:
+    return int(pipe.transformer.config.input_size[-1] * pipe.vae_scale_factor)
+
+
+def load_pipeline(settings: Settings) -> tuple[OneDiffusionPipeline, ModelInfo]:
+    """The requested model, or the demo checkpoint with the reason it was needed."""
+    device = settings.resolved_device()
+    dtype = settings.resolved_dtype(device)
+    name, description, reason = settings.model, _describe(settings.model), None
+    hub_kwargs = _hub_kwargs(settings.model)
+    logger.info("Loading %s on %s (%s)", settings.model, device, dtype)
+    try:
+        pipe = OneDiffusionPipeline.from_pretrained(settings.model, torch_dtype=dtype, **hub_kwargs)
+    except (ModelLoadError, OSError, ValueError, RuntimeError) as err:
+        reason = _short_reason(err, settings.model, hub_kwargs)
+        logger.warning("Could not load %s: %s Falling back to the demo model.", settings.model, reason)
+        folder, description = demo_checkpoint()
+        name = str(folder)
+        pipe = OneDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype)
+    pipe = _place(pipe, device, settings.offload)
+    info = ModelInfo(settings.model, name, description, _native_side(pipe), device, str(dtype).removeprefix("torch."),
+                     reason)  # fmt: skip
+    return pipe, info
