@@ -1,0 +1,143 @@
+"""Widgets and wiring every tab shares: the how-to, sampling settings, run and stop buttons, the prompt
+accordion, label and camera tables, and the one helper that wires a GPU run with progress and cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from onediffusion import PALETTE
+from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
+from .inputs import MAX_GUIDANCE, MAX_IMAGES, MAX_SEED, MAX_STEPS
+from .service import Studio
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+GPU_QUEUE = "gpu"  # every model run shares one queue slot: one generation at a time per GPU
+CHEAP = {"concurrency_limit": None, "show_progress": "hidden", "api_visibility": "undocumented"}
+LABEL_HEADERS = ["class", "colour"]
+
+
+def example(name: str) -> str:
+    """Path of one of the app's own example files (the only files it serves from disk)."""
+    return str(EXAMPLES_DIR / name)
+
+
+def how_to(text: str) -> gr.Markdown:
+    return gr.Markdown(text, elem_classes=["how-to"])
+
+
+@dataclass
+class Sampling:
+    """The settings block of a tab; ``inputs()`` lists them in the order the endpoints take them."""
+
+    negative_prompt: gr.Textbox | None
+    size: gr.Dropdown | None
+    steps: gr.Slider
+    guidance: gr.Slider
+    seed: gr.Number
+    randomize: gr.Checkbox
+    num_images: gr.Slider | None
+
+    def inputs(self) -> list:
+        parts = [self.negative_prompt, self.size, self.steps, self.guidance, self.seed, self.randomize, self.num_images]
+        return [part for part in parts if part is not None]
+
+
+def sampling(
+    studio: Studio,
+    negative: str | None = None,
+    sizes: list | None = None,
+    size_value: str | None = None,
+    many: bool = True,
+    guidance: float = DEFAULT_GUIDANCE,
+) -> Sampling:
+    """Seed row, then an accordion with steps, guidance, size, negative prompt and image count.
+
+    ``negative`` None leaves the negative prompt out; ``sizes`` None leaves the size out.
+    """
+    with gr.Row(equal_height=True):
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=3,
+                         info="The seed used is written back here after each run.")  # fmt: skip
+        randomize = gr.Checkbox(True, label="Random seed", scale=1, info="Untick to reuse the seed above.")
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            steps = gr.Slider(
+                1, MAX_STEPS, DEFAULT_STEPS, step=1, label="Steps", info="50 recommended; fewer is faster."
+            )
+            guidance_ = gr.Slider(0, MAX_GUIDANCE, guidance, step=0.1, label="Guidance",
+                                  info="How strictly to follow the prompt (4 recommended, 3-3.5 for editing).")  # fmt: skip
+        size = None
+        if sizes is not None:
+            size = gr.Dropdown(sizes, value=size_value or sizes[0][1], label="Size (width × height)",
+                               allow_custom_value=True, info="Presets follow the model's aspect-ratio table; "
+                               "or type e.g. 640x384 (multiples of 16).")  # fmt: skip
+        count = gr.Slider(1, MAX_IMAGES, 1, step=1, label="Number of images") if many else None
+        negative_prompt = None
+        if negative is not None:
+            negative_prompt = gr.Textbox(negative, label="Negative prompt", lines=2,
+                                         info="What to steer away from. Leave empty for none.")  # fmt: skip
+    return Sampling(negative_prompt, size, steps, guidance_, seed, randomize, count)
+
+
+def run_buttons(label: str = "Generate") -> tuple[gr.Button, gr.Button]:
+    with gr.Row():
+        run = gr.Button(label, variant="primary", scale=3)
+        stop = gr.Button("Stop", variant="stop", scale=1)
+    return run, stop
+
+
+def prompt_accordion(label: str = "Prompt sent to the model") -> gr.Textbox:
+    """The assembled prompt (task token, labels, [[imgN]] markers), kept up to date as inputs change."""
+    with gr.Accordion(label, open=False):
+        return gr.Textbox(label="Assembled prompt", interactive=False, lines=2, buttons=["copy"],
+                          elem_classes=["assembled-prompt"])  # fmt: skip
+
+
+def label_table(rows: Sequence[Sequence[str]] = (("", ""),), visible: bool = True) -> gr.Dataframe:
+    """Class-and-colour rows for semantic maps and boxes; a blank colour takes the next palette colour."""
+    names = ", ".join(name for _, name in PALETTE)
+    return gr.Dataframe(
+        [list(r) for r in rows], headers=LABEL_HEADERS, datatype=["str", "str"], type="array", column_count=2,
+        row_count=1, label=f"Classes and colours (colours: {names})",
+        interactive=True, visible=visible,
+    )  # fmt: skip
+
+
+def palette_legend(visible: bool = True) -> gr.HTML:
+    swatches = "".join(
+        f'<span class="swatch" style="background:{hex_code}" title="{name}"></span>{name} '
+        for hex_code, name in PALETTE
+    )
+    return gr.HTML(f'<div class="palette">{swatches}</div>', visible=visible)
+
+
+def wire_run(
+    studio: Studio,
+    triggers: gr.Button | Sequence,
+    stop: gr.Button,
+    fn: Callable,
+    inputs: list,
+    outputs: list,
+    api_name: str,
+):
+    """Run ``fn`` on the shared GPU queue when any trigger fires; Stop cancels the event and interrupts
+    the pipeline after its current step."""
+    buttons = triggers if isinstance(triggers, Sequence) else [triggers]
+    event = gr.on(
+        [b.click if isinstance(b, gr.Button) else b.submit for b in buttons], fn, inputs, outputs,
+        api_name=api_name, concurrency_id=GPU_QUEUE, concurrency_limit=1, scroll_to_output=True,
+    )  # fmt: skip
+    stop.click(studio.cancel, None, None, cancels=[event], **CHEAP)
+    return event
+
+
+def live(components: Sequence, fn: Callable, inputs: list, outputs, trigger_load: gr.Blocks | None = None) -> None:
+    """Recompute ``outputs`` (a preview, a figure) whenever any of ``components`` changes."""
+    for component in components:
+        component.change(fn, inputs, outputs, **CHEAP)
+    if trigger_load is not None:
+        trigger_load.load(fn, inputs, outputs, **CHEAP)

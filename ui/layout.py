@@ -1,0 +1,64 @@
+"""The page: title, the model banner, one tab per task; plus the launch settings the app always uses."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .common import EXAMPLES_DIR
+from .service import Studio
+from .tabs import control, identity, multiview, slots, text_to_image, understand
+
+TITLE = "OneDiffusion Studio"
+INTRO = """# OneDiffusion Studio
+One diffusion model for every image task ([Le et al., CVPR 2025](https://arxiv.org/abs/2411.16318)):
+generate, control, understand, keep an identity, move the camera. Everything you **give** the model
+(a *condition*) is framed in blue; everything it **generates** is framed in orange."""
+
+TABS = [
+    ("Text to image", "text-to-image", text_to_image),
+    ("Control", "control", control),
+    ("Understanding", "understanding", understand),
+    ("Identity", "identity", identity),
+    ("Multiview", "multiview", multiview),
+    ("Slots (advanced)", "slots", slots),
+]
+
+CSS = """
+.banner { padding: 0.6rem 1rem; border-radius: 8px; background: #eef5ff; border: 1px solid #b9d3f5; }
+.banner.fallback { background: #fff4e5; border-color: #f0b25a; }
+.condition { border: 2px solid #1f77b4 !important; border-radius: 8px; }
+.generated { border: 2px solid #ff7f0e !important; border-radius: 8px; }
+.how-to { opacity: 0.9; }
+.palette { font-size: 0.8rem; line-height: 1.8; }
+.palette .swatch { display: inline-block; width: 0.9rem; height: 0.9rem; margin: 0 0.2rem 0 0.6rem;
+                   vertical-align: middle; border: 1px solid #8884; border-radius: 2px; }
+"""
+MAX_FILE_SIZE = "25mb"
+QUEUE_SIZE = 64
+
+
+def build_demo(studio: Studio) -> gr.Blocks:
+    """The whole app over one studio (its model must be loaded, or loadable, before the page is built)."""
+    info = studio.info
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(INTRO)
+        gr.Markdown(info.banner(), elem_id="model-banner",
+                    elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"])  # fmt: skip
+        with gr.Tabs():
+            for title, tab_id, module in TABS:
+                with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
+                    module.build(studio)
+        gr.api(studio.model_info, api_name="model_info", concurrency_limit=None)
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
+    return demo
+
+
+def launch_options() -> dict:
+    """What every launch passes: the upload limit, the only folder served from disk, the look."""
+    return {
+        "max_file_size": MAX_FILE_SIZE,
+        "show_error": True,  # input-format errors (from gradio_client callers) in words, not "an exception"
+        "allowed_paths": [str(EXAMPLES_DIR)],
+        "css": CSS,
+        "theme": gr.themes.Soft(),
+    }

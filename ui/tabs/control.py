@@ -1,0 +1,115 @@
+"""Control: an image that follows a condition (depth, edges, pose, a map, boxes, a mask, a blur, an instruction)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from onediffusion import DEFAULT_NEGATIVE_PROMPT
+from onediffusion.prompts import DEFAULT_GUIDANCE, EDITING_GUIDANCE
+
+from ..common import (
+    example,
+    how_to,
+    label_table,
+    live,
+    palette_legend,
+    prompt_accordion,
+    run_buttons,
+    sampling,
+    wire_run,
+)
+from ..service import CONTROL_CONDITIONS, LABELLED_CONDITIONS, Studio
+
+HOW_TO = """**Pick a condition, give it, describe the result, press Generate.** The *condition* (blue frame) is
+what the model must follow; the images on the right (orange frame) are generated. Give the condition
+directly, or drop a photo in *Make it from a photo*: Canny edges and blur are computed here, depth,
+HED, pose, segmentation and boxes by the model itself (its understanding direction)."""
+
+# Per condition: what to do, the condition box's label, the make button's label (None: no button).
+GUIDE = {
+    "depth": ("Give a depth map (near is bright).", "Depth map", "Estimate the depth map (model)"),
+    "canny": ("Give white edges on black.", "Canny edges", "Compute Canny edges"),
+    "hed": ("Give soft HED edges.", "HED soft edges", "Estimate HED edges (model)"),
+    "pose": ("Give an OpenPose-style skeleton on black.", "Pose skeleton", "Estimate the pose (model)"),
+    "semanticmap": ("Give a map painted in palette colours and name each colour's class in the table.",
+                    "Semantic map", "Segment the photo (model; name the classes first)"),
+    "boundingbox": ("Give boxes drawn in palette colours and name each colour's class in the table.",
+                    "Bounding boxes", "Find the boxes (model; name the classes first)"),
+    "inpainting": ("Upload a photo in the editor and paint over the region to fill in; describe what goes "
+                   "there.", "", None),
+    "deblurring": ("Give a blurry photo (or blur a sharp one to try it).", "Blurry photo", "Blur the photo"),
+    "editing": ("Give the photo to edit and write the instruction, e.g. 'make the sky purple'.",
+                "Photo to edit", "Use the photo as is"),
+}  # fmt: skip
+
+EXAMPLES = [
+    ["depth", example("scene_depth.png"), "a red cube and a blue sphere on a round table, studio light", []],
+    ["canny", example("scene_canny.png"), "a wooden crate and a glass ball on a table", []],
+    ["pose", example("pose.png"), "a woman in a yellow raincoat waving, city street", []],
+    ["semanticmap", example("scene_semantic.png"), "toys on a table",
+     [["cube", "red"], ["ball", "yellow"], ["sphere", "blue"]]],
+    ["boundingbox", example("scene_boxes.png"), "toys on a table", [["cube", "red"], ["ball", "yellow"], ["sphere", "blue"]]],
+    ["deblurring", example("scene_blurry.png"), "", []],
+    ["editing", example("scene_az000.png"), "make the cube green", []],
+]  # fmt: skip
+
+
+def on_condition(condition: str) -> tuple:
+    """Show the inputs the chosen condition needs and set its recommended guidance."""
+    hint, box_label, make_label = GUIDE[condition]
+    inpainting = condition == "inpainting"
+    labelled = condition in LABELLED_CONDITIONS
+    return (
+        f"*{hint}*",
+        gr.update(visible=not inpainting),
+        gr.update(value=make_label or "", visible=make_label is not None),
+        gr.update(label=f"Condition: {box_label.lower()} (given to the model)", visible=not inpainting),
+        gr.update(visible=inpainting),
+        gr.update(visible=labelled),
+        gr.update(visible=labelled),
+        gr.update(label="Instruction" if condition == "editing" else "Caption (what the result shows)"),
+        EDITING_GUIDANCE if condition == "editing" else DEFAULT_GUIDANCE,
+    )
+
+
+def build(studio: Studio) -> None:
+    how_to(HOW_TO)
+    with gr.Row():
+        with gr.Column(scale=2):
+            condition = gr.Dropdown([(label, key) for key, label in CONTROL_CONDITIONS.items()], value="depth",
+                                    label="Condition")  # fmt: skip
+            hint = gr.Markdown(f"*{GUIDE['depth'][0]}*")
+            with gr.Accordion("Make it from a photo", open=False) as maker:
+                photo = gr.Image(label="Photo", type="pil", height=220)
+                make = gr.Button(GUIDE["depth"][2])
+            condition_image = gr.Image(label="Condition: depth map (given to the model)", type="pil", height=280,
+                                       elem_classes=["condition"], elem_id="control-condition")  # fmt: skip
+            inpainting = gr.ImageEditor(label="Photo: paint over the region to fill in", type="pil", visible=False,
+                                        brush=gr.Brush(colors=["#FFFFFF"], color_mode="fixed"), height=360,
+                                        elem_classes=["condition"], transforms=())  # fmt: skip
+            caption = gr.Textbox(label="Caption (what the result shows)", lines=2)
+            labels = label_table(visible=False)
+            legend = palette_legend(visible=False)
+            run, stop = run_buttons()
+            settings = sampling(studio, negative=DEFAULT_NEGATIVE_PROMPT, sizes=studio.size_choices(auto=True))
+        with gr.Column(scale=3):
+            with gr.Row():
+                shown = gr.Image(label="Condition, as the model saw it", type="pil", format="png", interactive=False,
+                                 elem_classes=["condition"], height=320)  # fmt: skip
+                gallery = gr.Gallery(label="Generated", format="png", columns=2, height=320, elem_id="control-gallery",
+                                     elem_classes=["generated"], buttons=["download", "download_all", "fullscreen"])  # fmt: skip
+            assembled = prompt_accordion()
+    gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples")
+    inpaint_example = {"background": example("scene_az000.png"), "layers": [example("scene_mask_layer.png")],
+                       "composite": None}  # fmt: skip
+    gr.Examples([["inpainting", inpaint_example, "a green cone"]], inputs=[condition, inpainting, caption],
+                label="Inpainting example (the blue sphere masked)")  # fmt: skip
+
+    condition.change(on_condition, condition, [hint, maker, make, condition_image, inpainting, labels, legend,
+                                               caption, settings.guidance], show_progress="hidden",
+                     api_visibility="undocumented")  # fmt: skip
+    wire_run(studio, make, stop, studio.make_condition, [condition, photo, labels, settings.steps, settings.seed],
+             [condition_image], "make_condition")  # fmt: skip
+    wire_run(studio, run, stop, studio.control, [condition, condition_image, inpainting, caption, labels,
+             *settings.inputs()], [shown, gallery, settings.seed, assembled], "control")  # fmt: skip
+    live([condition, caption, labels], studio.control_prompt, [condition, caption, labels], assembled)

@@ -1,0 +1,61 @@
+"""Identity: new photos of a person from 1-4 reference photos, or of an object (subject-driven)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from onediffusion import DEFAULT_NEGATIVE_PROMPT
+
+from ..common import example, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..service import Studio
+
+HOW_TO = """**Add 1-4 reference photos of one person, caption each, describe the new photo, press Generate.**
+The prompt is assembled for you (see *Prompt sent to the model*): `[[img0]]` is the new photo,
+`[[img1]]`... the references in order. Captions of 30-75 words work best; describe clothes, setting
+and pose rather than the face. *Subject-driven* mode takes one photo of an object and its name instead."""
+
+MODES = [("Identity: the same person in a new photo", "identity"),
+         ("Subject-driven: the same object in a new scene", "subject_driven")]  # fmt: skip
+EXAMPLES = [
+    ["identity", example("face_1.png"), "a man with round glasses and a brown beard, blue shirt, pale blue wall",
+     example("face_2.png"), "the same man smiling, beige background",
+     "the man with round glasses and a beard hiking in the mountains, red jacket, sunny day", ""],
+    ["subject_driven", example("robot.png"), "a grey toy robot with blue eyes on a wooden table", None, "",
+     "the toy robot on a sandy beach at sunset", "robot"],
+]  # fmt: skip
+
+
+def on_mode(mode: str) -> tuple:
+    """Subject-driven mode uses one reference photo and a subject name."""
+    identity = mode == "identity"
+    return gr.update(visible=not identity), *(gr.update(visible=identity) for _ in range(3))
+
+
+def build(studio: Studio) -> None:
+    how_to(HOW_TO)
+    mode = gr.Radio(MODES, value="identity", label="Mode")
+    references, columns = [], []
+    with gr.Row():
+        for i in range(1, 5):
+            with gr.Column(min_width=160, visible=True) as column:
+                photo = gr.Image(label=f"Reference photo {i}", type="pil", height=200, elem_classes=["condition"])
+                caption = gr.Textbox(label=f"Caption of photo {i}", lines=2)
+            references += [photo, caption]
+            columns.append(column)
+    with gr.Row():
+        with gr.Column(scale=2):
+            target = gr.Textbox(label="Target caption: the new photo", lines=3)
+            subject = gr.Textbox(label="Subject name (e.g. 'robot')", visible=False)
+            run, stop = run_buttons()
+            settings = sampling(studio, negative=DEFAULT_NEGATIVE_PROMPT, sizes=studio.size_choices(auto=True),
+                                size_value=studio.default_size())  # fmt: skip
+        with gr.Column(scale=3):
+            gallery = gr.Gallery(label="Generated", format="png", columns=2, height=420, elem_id="identity-gallery",
+                                 elem_classes=["generated"], buttons=["download", "download_all", "fullscreen"])  # fmt: skip
+            assembled = prompt_accordion()
+    r = references
+    gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples")
+    mode.change(on_mode, mode, [subject, *columns[1:]], show_progress="hidden", api_visibility="undocumented")
+    wire_run(studio, run, stop, studio.identity, [mode, *references, target, subject, *settings.inputs()],
+             [gallery, settings.seed, assembled], "identity")  # fmt: skip
+    live([mode, *references, target, subject], studio.identity_prompt, [mode, *references, target, subject], assembled)

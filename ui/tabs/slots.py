@@ -1,0 +1,56 @@
+"""Slots (advanced): any sequence of image and camera slots, each a condition or a target, with a raw prompt."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..common import example, how_to, run_buttons, sampling, wire_run
+from ..service import SLOT_HEADERS, Studio
+
+HOW_TO = """**Compose any task yourself.** OneDiffusion denoises a sequence of *slots*: each is an image or a
+camera, and either a **condition** (given, kept as is) or a **target** (generated). One row per slot,
+in order. An image condition takes the image numbered in *image #* from the images below (blank: the
+next one); a camera condition takes azimuth, elevation and distance; targets need nothing. Write the
+raw prompt, task token first (`[[text2image]]`, `[[depth2image]]`, `[[multiview]]`, `[[faceid]]`, ...).
+This is where the paper's zero-shot compositions live: try the examples."""
+
+_MV = "[[multiview]] a red cube, a blue sphere and a yellow ball on a round table"
+EXAMPLES = [
+    ["[[depth2image]] a red cube and a blue sphere on a round wooden table",
+     [["image", "target", None, None, None, None], ["image", "target", None, None, None, None]], None],
+    [_MV, [["image", "condition", 1, None, None, None], ["camera", "condition", None, 0, 20, 1.7],
+           ["image", "condition", 2, None, None, None], ["camera", "condition", None, 90, 20, 1.7],
+           ["image", "target", None, None, None, None], ["camera", "condition", None, 180, 20, 1.7]],
+     [example("scene_az000.png"), example("scene_az090.png")]],
+    [_MV, [["image", "condition", 1, None, None, None], ["camera", "condition", None, 0, 20, 1.7],
+           ["image", "condition", 2, None, None, None], ["camera", "target", None, None, None, None]],
+     [example("scene_az000.png"), example("scene_az180.png")]],
+]  # fmt: skip
+EXAMPLE_LABELS = ["An image and its depth map, both generated", "A third view from two given views",
+                  "Where was photo 2 taken? (camera 1 known)"]  # fmt: skip
+
+
+def build(studio: Studio) -> None:
+    how_to(HOW_TO)
+    with gr.Row():
+        with gr.Column(scale=2):
+            prompt = gr.Textbox("[[text2image]] a red cube on a table", label="Raw prompt", lines=2)
+            table = gr.Dataframe([["image", "target", None, None, None, None]], headers=SLOT_HEADERS,
+                                 datatype=["str", "str", "number", "number", "number", "number"], type="array",
+                                 column_count=6, interactive=True, elem_id="slots-table",
+                                 label="Slots, in order: kind (image/camera), role (condition/target), ...")  # fmt: skip
+            images = gr.Gallery(label="Images for image conditions (numbered from 1)", type="pil", interactive=True,
+                                columns=4, height=180, elem_classes=["condition"])  # fmt: skip
+            run, stop = run_buttons()
+            settings = sampling(studio, negative="", sizes=studio.size_choices(auto=True))
+        with gr.Column(scale=3):
+            gallery = gr.Gallery(label="Every image slot: conditions and generated", format="png", columns=3,
+                                 height=360, elem_id="slots-gallery", elem_classes=["generated"],
+                                 buttons=["download", "download_all", "fullscreen"])  # fmt: skip
+            figure = gr.Plot(label="Camera slots: given (blue) and estimated (green)")
+            cameras = gr.Dataframe(headers=["slot", "role", *SLOT_HEADERS[3:], "focal (image widths)"], type="array",
+                                   interactive=False, label="Camera slots")  # fmt: skip
+            used = gr.Textbox(label="Prompt sent to the model", interactive=False, visible=False)
+    gr.Examples(EXAMPLES, inputs=[prompt, table, images], example_labels=EXAMPLE_LABELS, label="Zero-shot compositions")
+    wire_run(studio, run, stop, studio.slots, [prompt, table, images, *settings.inputs()],
+             [gallery, cameras, figure, settings.seed, used], "slots")  # fmt: skip

@@ -1,0 +1,70 @@
+"""Understanding: a photo in; depth, pose, edges, segmentation or boxes out, from the model itself."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..common import (
+    example,
+    how_to,
+    label_table,
+    live,
+    palette_legend,
+    prompt_accordion,
+    run_buttons,
+    sampling,
+    wire_run,
+)
+from ..service import LABELLED_CONDITIONS, UNDERSTANDING_TARGETS, Studio
+
+HOW_TO = """**Drop a photo, pick what to estimate, press Estimate.** The model runs in its understanding
+direction: the photo is the condition, the map is generated. Depth comes colourised (bright yellow is
+near), as a 16-bit PNG and as a 3D relief you can turn; masks, skeletons, edges and boxes are laid
+over the photo. For segmentation and boxes, name the classes to find, one per row, each with a colour."""
+
+EXAMPLES = [
+    [example("scene_az000.png"), "depth", []],
+    [example("scene_az000.png"), "semanticmap", [["cube", "red"], ["sphere", "blue"], ["ball", "yellow"]]],
+    [example("scene_az090.png"), "boundingbox", [["cube", "red"], ["sphere", "blue"]]],
+    [example("scene_az180.png"), "canny", []],
+]
+
+
+def on_target(target: str) -> tuple:
+    labelled = target in LABELLED_CONDITIONS
+    return (
+        gr.update(visible=labelled),
+        gr.update(visible=labelled),
+        gr.update(visible=target == "depth"),
+        gr.update(visible=labelled),
+    )
+
+
+def build(studio: Studio) -> None:
+    how_to(HOW_TO)
+    with gr.Row():
+        with gr.Column(scale=2):
+            photo = gr.Image(label="Photo (given to the model)", type="pil", height=300, elem_classes=["condition"])
+            target = gr.Radio([(label, key) for key, label in UNDERSTANDING_TARGETS.items()], value="depth",
+                              label="Estimate")  # fmt: skip
+            labels = label_table(visible=False)
+            legend = palette_legend(visible=False)
+            caption = gr.Textbox(label="Caption of the photo (optional)", lines=1)
+            run, stop = run_buttons("Estimate")
+            settings = sampling(studio, many=False)
+        with gr.Column(scale=3):
+            with gr.Row():
+                shown = gr.Image(label="Result", type="pil", format="png", interactive=False, height=320,
+                                 elem_classes=["generated"], elem_id="understand-result")  # fmt: skip
+                raw = gr.Image(label="Model output (raw)", type="pil", format="png", interactive=False, height=320,
+                               elem_classes=["generated"])  # fmt: skip
+            mesh = gr.Model3D(label="Depth as a 3D relief (drag to turn)", height=320, clear_color=(1, 1, 1, 1))
+            regions = gr.JSON(label="Regions found per class (boxes in pixels: x0, y0, x1, y1)", visible=False)
+            files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+            assembled = prompt_accordion()
+    gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples")
+    target.change(on_target, target, [labels, legend, mesh, regions], show_progress="hidden",
+                  api_visibility="undocumented")  # fmt: skip
+    wire_run(studio, run, stop, studio.understand, [photo, target, labels, caption, *settings.inputs()],
+             [shown, raw, mesh, files, regions, settings.seed, assembled], "understand")  # fmt: skip
+    live([target, labels, caption], studio.understand_prompt, [target, labels, caption], assembled)
