@@ -162,6 +162,10 @@ def test_bad_input_names_the_argument():
         _obj("torus", "red", (0, 0))
     with pytest.raises(ValueError, match="`color`"):
         _obj("cube", "grey", (0, 0))
+    with pytest.raises(ValueError, match="`position`"):
+        SceneObject("cube", "red", (0.0, 0.0), 0.2, 0.4)
+    with pytest.raises(ValueError, match="`objects`"):
+        Scene((_obj("cube", "red", (0.4, 0)), _obj("cone", "red", (-0.4, 0))), SUN)
     with pytest.raises(ValueError, match="`n_objects`"):
         sample_scene(0, n_objects=4)
     with pytest.raises(ValueError, match="`seed`"):
