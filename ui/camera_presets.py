@@ -73,9 +73,9 @@ def spherical(camera: Camera) -> Row:
     distance = float(math.sqrt(x * x + y * y + z * z))
     if distance < 1e-9:
         return 0.0, 0.0, 0.0
-    azimuth = math.degrees(math.atan2(y, x)) % 360.0
-    elevation = math.degrees(math.asin(max(-1.0, min(1.0, z / distance))))
-    return round(azimuth, 1), round(elevation, 1), round(distance, 3)
+    azimuth = round(math.degrees(math.atan2(y, x)), 1) % 360.0  # rounded first, so -0.01 reads 0, not 360
+    elevation = round(math.degrees(math.asin(max(-1.0, min(1.0, z / distance)))), 1)
+    return azimuth + 0.0, elevation + 0.0, round(distance, 3)  # + 0.0: no "-0.0" in tables
 
 
 def place_around_object(cameras: Sequence[Camera], anchor: Camera | None = None) -> list[Camera]:

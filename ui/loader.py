@@ -109,19 +109,21 @@ def _is_hub_id(name: str) -> bool:
     return re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", name) is not None and not Path(name).exists()
 
 
-def _hub_kwargs(name: str) -> dict:
-    """Download options: cache only when offline (declared, or found by the probe), short timeouts."""
+def _hub_access(name: str) -> tuple[dict, str | None]:
+    """Download options for ``name`` and, when the hub cannot be used, why: offline mode reads only the
+    local cache; a probe that fails in seconds avoids minutes of download retries."""
     if not _is_hub_id(name):
-        return {}
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    if offline or not hub_reachable():
-        return {"local_files_only": True}
-    return {"etag_timeout": 5}
+        return {}, None
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return {"local_files_only": True}, "offline mode is on (HF_HUB_OFFLINE)"
+    if not hub_reachable():
+        return {"local_files_only": True}, "the Hugging Face hub cannot be reached from this machine"
+    return {"etag_timeout": 5}, None
 
 
-def _short_reason(err: Exception, name: str, hub_kwargs: dict) -> str:
-    if hub_kwargs.get("local_files_only"):
-        return "the Hugging Face hub cannot be reached from this machine, and the model is not in the local cache."
+def _short_reason(err: Exception, offline: str | None) -> str:
+    if offline:
+        return f"{offline}, and the model is not in the local cache."
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return first_line[:300]
 
@@ -150,12 +152,12 @@ def load_pipeline(settings: Settings) -> tuple[OneDiffusionPipeline, ModelInfo]:
     device = settings.resolved_device()
     dtype = settings.resolved_dtype(device)
     name, description, reason = settings.model, _describe(settings.model), None
-    hub_kwargs = _hub_kwargs(settings.model)
+    hub_kwargs, offline = _hub_access(settings.model)
     logger.info("Loading %s on %s (%s)", settings.model, device, dtype)
     try:
         pipe = OneDiffusionPipeline.from_pretrained(settings.model, torch_dtype=dtype, **hub_kwargs)
     except (ModelLoadError, OSError, ValueError, RuntimeError) as err:
-        reason = _short_reason(err, settings.model, hub_kwargs)
+        reason = _short_reason(err, offline)
         logger.warning("Could not load %s: %s Falling back to the demo model.", settings.model, reason)
         folder, description = demo_checkpoint()
         name = str(folder)

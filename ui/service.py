@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -71,9 +72,13 @@ _DUMMY = Image.new("RGB", (16, 16), "white")
 
 def plain_words(message: str) -> str:
     """An engine message with its `argument` names turned into the labels people see."""
-    for name, label in _ENGINE_NAMES.items():
-        message = message.replace(f"`{name}`", label)
-    return message.replace("`", "")
+
+    def label(match: re.Match) -> str:
+        text = _ENGINE_NAMES.get(match[1], match[1].replace("_", " "))
+        at_start = match.start() == 0 or message[: match.start()].rstrip().endswith((".", ":"))
+        return text[0].upper() + text[1:] if at_start else text[0].lower() + text[1:]
+
+    return re.sub(r"`([^`]+)`", label, message)
 
 
 def endpoint(fn: Callable) -> Callable:
@@ -210,6 +215,20 @@ class Studio:
         first = [("Auto (from the input image)", inputs.AUTO_SIZE)] if auto else []
         return first + choices
 
+    @functools.cached_property
+    def default_negative_prompt(self) -> str:
+        """The authors' negative prompt, unless this model's tokenizer reads it as more than the 300
+        tokens it can take (tiny demo tokenizers do): then none, rather than a warning on every run."""
+        return DEFAULT_NEGATIVE_PROMPT if self._token_count(DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
+
+    def _token_count(self, text: str) -> int:
+        return len(self.pipe.tokenizer(text, add_special_tokens=True).input_ids)
+
+    def _options(self, steps, guidance, seed, randomize_seed, negative_prompt=None, size=None, num_images=1):
+        """Checked run options; a negative prompt of None means the model's default one."""
+        negative = self.default_negative_prompt if negative_prompt is None else negative_prompt
+        return RunOptions.parse(steps, guidance, seed, randomize_seed, negative, size, num_images)
+
     def default_size(self) -> str:
         return f"{self.native_side}x{self.native_side}"
 
@@ -249,15 +268,13 @@ class Studio:
             generator=generator, output_type="np", callback_on_step_end=on_step,
         )  # fmt: skip
 
-    def _warn_long_prompt(self, *texts: str) -> None:
-        for text in texts:
-            if not text:
-                continue
-            ids = self.pipe.tokenizer(text, add_special_tokens=True).input_ids
+    def _warn_long_prompt(self, prompt: str, negative_prompt: str) -> None:
+        for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
+            ids = self.pipe.tokenizer(text, add_special_tokens=True).input_ids if text else []
             if len(ids) > MAX_PROMPT_TOKENS:
                 cut = self.pipe.tokenizer.decode(ids[MAX_PROMPT_TOKENS - 1 : -1], skip_special_tokens=True)
                 gr.Warning(
-                    f"The prompt is {len(ids)} tokens long; the model reads only the first {MAX_PROMPT_TOKENS}, "
+                    f"The {name} is {len(ids)} tokens long; the model reads only the first {MAX_PROMPT_TOKENS}, "
                     f"so this end is ignored: “{cut[:200]}”"
                 )
 
@@ -295,7 +312,7 @@ class Studio:
     def text_to_image(
         self,
         prompt: str,
-        negative_prompt: str = DEFAULT_NEGATIVE_PROMPT,
+        negative_prompt: str | None = None,
         size: str = "auto",
         steps: int = DEFAULT_STEPS,
         guidance: float = DEFAULT_GUIDANCE,
@@ -308,7 +325,7 @@ class Studio:
         """Images from a caption. Returns (gallery of (image, caption), seed used, assembled prompt)."""
         if not (prompt or "").strip():
             raise InputError("Describe the image to generate in the Prompt box first.")
-        options = RunOptions.parse(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
         run = self.generate(build_task("text2image", caption=prompt), options, progress, _session(request))
         return (
             _gallery(run.images, [f"image {i + 1} · seed {run.seed}" for i in range(len(run.images))]),
@@ -367,7 +384,7 @@ class Studio:
         inpainting=None,
         caption: str = "",
         labels=None,
-        negative_prompt: str = DEFAULT_NEGATIVE_PROMPT,
+        negative_prompt: str | None = None,
         size: str = "auto",
         steps: int = DEFAULT_STEPS,
         guidance: float = DEFAULT_GUIDANCE,
@@ -385,7 +402,7 @@ class Studio:
         else:
             image, mask = inputs.image(condition_image, "condition image"), None
         spec = self._control_spec(condition, image, mask, caption or "", inputs.labels(labels))
-        options = RunOptions.parse(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
         run = self.generate(spec, options, progress, _session(request))
         shown = center_crop_resize(spec.views[1].image, run.height, run.width)
         captions = [f"generated {i + 1} · seed {run.seed}" for i in range(len(run.images))]
@@ -434,7 +451,7 @@ class Studio:
         raw.save(folder / f"{target}.png")
         if target == "depth":
             return self._depth_outputs(run.arrays[0], photo_used, folder) + ([], run.seed, run.prompt)
-        regions = out.label_regions(raw, label_list) if label_list else []
+        regions = out.label_regions(raw, label_list) if target in LABELLED_CONDITIONS else []
         shown = out.overlay_drawing(photo_used, raw)
         if target == "boundingbox":
             shown = out.draw_boxes(shown, regions)
@@ -494,7 +511,7 @@ class Studio:
         caption_4: str = "",
         target_caption: str = "",
         subject_name: str = "",
-        negative_prompt: str = DEFAULT_NEGATIVE_PROMPT,
+        negative_prompt: str | None = None,
         size: str = "auto",
         steps: int = DEFAULT_STEPS,
         guidance: float = DEFAULT_GUIDANCE,
@@ -512,7 +529,7 @@ class Studio:
         if not (target_caption or "").strip():
             raise InputError("Describe the new photo in 'Target caption' first.")
         spec = self._identity_spec(mode, photos, captions, target_caption, subject_name)
-        options = RunOptions.parse(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
         run = self.generate(spec, options, progress, _session(request))
         return (
             _gallery(run.images, [f"generated {i + 1} · seed {run.seed}" for i in range(len(run.images))]),
@@ -550,7 +567,7 @@ class Studio:
         image=None,
         caption: str = "",
         cameras=None,
-        negative_prompt: str = DEFAULT_NEGATIVE_PROMPT,
+        negative_prompt: str | None = None,
         size: str = "auto",
         steps: int = DEFAULT_STEPS,
         guidance: float = DEFAULT_GUIDANCE,
@@ -574,7 +591,7 @@ class Studio:
         else:
             spec = build_task("text2multiview", cameras=cameras_, caption=caption)
         size_ = inputs.parse_size(size) or (self.native_side, self.native_side)  # the model was trained on squares
-        options = RunOptions.parse(steps, guidance, seed, randomize_seed, negative_prompt, f"{size_[1]}x{size_[0]}")
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, f"{size_[1]}x{size_[0]}")
         run = self.generate(spec, options, progress, _session(request))
         frames = ([center_crop_resize(photo, run.height, run.width)] if photo is not None else []) + run.images
         return self._multiview_outputs(frames, views, photo is not None, run, options)
@@ -655,7 +672,7 @@ class Studio:
                        "know which task to do.")  # fmt: skip
         photos = inputs.gallery_images(images, "image", 0, 16) if images else []
         views, given = _slots_from_rows(slots, photos)
-        options = RunOptions.parse(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
         run = self.generate(TaskSpec("slots", prompt.strip(), views), options, progress, _session(request))
         gallery = _slot_gallery(views, run)
         rows, figure = _slot_cameras(views, given, run)
@@ -690,9 +707,11 @@ def _slots_from_rows(rows, photos: list[Image.Image]) -> tuple[list, dict[int, C
             views.append(CameraSlot.condition(given[i]))
         else:
             number = _cell(row, 2)
-            index = int(inputs.number_cell(number, "image #", i)) - 1 if number is not None else (unused or [-1])[0]
+            if number is None and not unused:
+                raise InputError(f"Slot {i} is an image condition but no image is left for it: add one below.")
+            index = int(inputs.number_cell(number, "image #", i)) - 1 if number is not None else unused[0]
             if not 0 <= index < len(photos):
-                raise InputError(f"Slot {i} is an image condition but there is no image {index + 1}: add it below.")
+                raise InputError(f"Slot {i} asks for image {index + 1}, but only {len(photos)} were added below.")
             unused = [u for u in unused if u != index]
             views.append(ImageSlot.condition(photos[index]))
     return views, given

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from onediffusion import DEFAULT_NEGATIVE_PROMPT
 from onediffusion.prompts import DEFAULT_GUIDANCE, EDITING_GUIDANCE
 
 from ..common import (
@@ -91,7 +90,7 @@ def build(studio: Studio) -> None:
             labels = label_table(visible=False)
             legend = palette_legend(visible=False)
             run, stop = run_buttons()
-            settings = sampling(studio, negative=DEFAULT_NEGATIVE_PROMPT, sizes=studio.size_choices(auto=True))
+            settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True))
         with gr.Column(scale=3):
             with gr.Row():
                 shown = gr.Image(label="Condition, as the model saw it", type="pil", format="png", interactive=False,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from onediffusion import DEFAULT_NEGATIVE_PROMPT
-
 from ..common import example, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
@@ -47,7 +45,7 @@ def build(studio: Studio) -> None:
             target = gr.Textbox(label="Target caption: the new photo", lines=3)
             subject = gr.Textbox(label="Subject name (e.g. 'robot')", visible=False)
             run, stop = run_buttons()
-            settings = sampling(studio, negative=DEFAULT_NEGATIVE_PROMPT, sizes=studio.size_choices(auto=True),
+            settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True),
                                 size_value=studio.default_size())  # fmt: skip
         with gr.Column(scale=3):
             gallery = gr.Gallery(label="Generated", format="png", columns=2, height=420, elem_id="identity-gallery",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from onediffusion import DEFAULT_NEGATIVE_PROMPT
-
 from .. import camera_presets as cams
 from ..common import example, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
@@ -33,7 +31,7 @@ def _novel_views(studio: Studio) -> None:
             table = gr.Dataframe(initial, headers=cams.HEADERS, datatype=["number"] * 3, type="array", column_count=3, label="Cameras: one row per view",
                                  interactive=True, elem_id="camera-table")  # fmt: skip
             run, stop = run_buttons()
-            settings = sampling(studio, negative=DEFAULT_NEGATIVE_PROMPT, many=False,
+            settings = sampling(studio, negative=studio.default_negative_prompt, many=False,
                                 sizes=studio.size_choices(square_only=True), size_value=studio.default_size())  # fmt: skip
         with gr.Column(scale=3):
             figure = gr.Plot(studio.camera_preview(initial), label="Cameras around the object",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from onediffusion import DEFAULT_NEGATIVE_PROMPT
-
 from ..common import how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
@@ -29,7 +27,7 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=2):
             prompt = gr.Textbox(label="Prompt", lines=4, placeholder="Describe the image in detail...")
             run, stop = run_buttons()
-            settings = sampling(studio, negative=DEFAULT_NEGATIVE_PROMPT, sizes=studio.size_choices(large=True),
+            settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(large=True),
                                 size_value=studio.default_size())  # fmt: skip
         with gr.Column(scale=3):
             gallery = gr.Gallery(label="Generated images", format="png", columns=2, height=480,

@@ -1,0 +1,110 @@
+"""Fixtures for the app's tests: a studio over the tiny pipeline, the real app launched on the tiny
+checkpoint in a subprocess (shared by the API and browser tests), and a headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+EXAMPLES = ROOT / "assets" / "examples"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+STARTUP_SECONDS = 180
+FAST = {"steps": 2, "size": "64x64"}  # every test run: 2 steps at 64 px
+
+
+@pytest.fixture(scope="session")
+def studio(tiny_pipe):
+    from ui.service import Studio
+
+    return Studio.for_pipeline(tiny_pipe, name="tiny", description="a tiny random model for tests.")
+
+
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    return EXAMPLES
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"The app exited with code {process.returncode} before serving; see {log}:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"The app did not answer within {STARTUP_SECONDS} s; see {log}.")
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_model_dir) -> str:
+    """``python app.py --model <tiny checkpoint>`` on a free port, exactly as a user starts it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / "app.log"
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "2",
+           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--model", str(tiny_model_dir), "--port", str(port)],
+            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
