@@ -6,6 +6,7 @@ are loaded by subfolder with known classes instead of through it.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -42,6 +43,19 @@ def resolve_folder(name_or_path: str | os.PathLike, **hub_kwargs) -> Path:
         raise ModelLoadError(f"Could not download {name_or_path!r} from the Hugging Face hub: {err}") from err
 
 
+def read_studio(folder: Path) -> dict:
+    """Optional ``studio.json`` beside the components: settings for checkpoints this project makes
+    (``image_side``, the native size of image tasks; defaults for the app; a description). The
+    published checkpoint has none, and then the reference's defaults apply."""
+    path = Path(folder) / "studio.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{path} is not valid JSON: {err}") from err
+
+
 def load_components(name_or_path: str | os.PathLike, torch_dtype: torch.dtype | None = None, **hub_kwargs) -> dict:
     """The five pipeline components, loaded by subfolder. The VAE stays in float32 when the rest is
     float16 (its activations overflow in half precision); bfloat16 is safe for it."""
@@ -69,7 +83,7 @@ def demo_checkpoint() -> tuple[Path, str]:
     random tiny checkpoint, written once to the cache folder.
     """
     if (MINI_MODEL / "transformer").is_dir():
-        return MINI_MODEL, "OneDiffusion-Mini: a small model trained on a procedural world of coloured shapes."
+        return MINI_MODEL, read_studio(MINI_MODEL).get("description", "OneDiffusion-Mini")
     folder = CACHE / "tiny-random"
     if not (folder / "scheduler").is_dir():
         import shutil

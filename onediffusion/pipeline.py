@@ -24,9 +24,9 @@ from transformers import T5EncoderModel, T5Tokenizer
 
 from .cameras import DEFAULT_FOCAL, Camera, cameras_from_rays, latent_to_rays, rays_for_cameras, rays_to_latent
 from .images import image_to_tensor, numpy_to_pil, tensor_to_numpy
-from .loading import load_components
+from .loading import load_components, read_studio, resolve_folder
 from .model import NextDiT
-from .prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, nearest_size
+from .prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, scaled_size
 from .slots import CameraSlot, ImageSlot, Slot, check_slots
 
 logger = logging.get_logger(__name__)
@@ -118,11 +118,20 @@ class OneDiffusionPipeline(DiffusionPipeline):
         self._interrupt = False
         self._num_timesteps = 0
         self.auto_vae_tiling = True
+        self.studio: dict = {}
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str, torch_dtype: torch.dtype | None = None, **kwargs):
         """Load the published folder layout (a hub id or a local folder), each part by subfolder."""
-        return cls(**load_components(pretrained_model_name_or_path, torch_dtype=torch_dtype, **kwargs))
+        folder = resolve_folder(pretrained_model_name_or_path, **kwargs)
+        pipe = cls(**load_components(folder, torch_dtype=torch_dtype))
+        pipe.studio = read_studio(folder)
+        return pipe
+
+    @property
+    def image_side(self) -> int:
+        """The side image tasks default to: 512 for the published model (its aspect-ratio table)."""
+        return int(self.studio.get("image_side", 512))
 
     @property
     def interrupt(self) -> bool:
@@ -138,7 +147,7 @@ class OneDiffusionPipeline(DiffusionPipeline):
         if height is not None and width is not None:
             return height, width
         if layout.images:
-            h, w = nearest_size(layout.images[0].height, layout.images[0].width)
+            h, w = scaled_size(layout.images[0].height, layout.images[0].width, self.image_side)
         else:
             side = self.transformer.config.input_size
             h, w = side[-2] * self.vae_scale_factor, side[-1] * self.vae_scale_factor
@@ -281,7 +290,7 @@ class OneDiffusionPipeline(DiffusionPipeline):
         dtype = self.transformer.dtype
         velocity = self.transformer(
             samples=model_in.to(dtype),
-            timesteps=timesteps[:, :, None, None, None].expand(model_in.shape),
+            timesteps=timesteps,  # one per view: the network's fast path, same numbers
             encoder_hidden_states=embeds.to(dtype),
             encoder_attention_mask=mask,
             **forward_kwargs,

@@ -54,13 +54,16 @@ _CORPUS = [
      for hex_code, name in PALETTE[:4]]  # fmt: skip
 
 
-def train_tokenizer(folder: Path, sentences: list[str] = _CORPUS, vocab_size: int = 200) -> T5Tokenizer:
-    """A sentencepiece unigram model with T5's special ids (pad 0, eos 1, unk 2), saved as a T5Tokenizer."""
+def train_tokenizer(
+    folder: Path, sentences: list[str] = _CORPUS, vocab_size: int = 200, user_defined_symbols: list[str] = ()
+) -> T5Tokenizer:
+    """A sentencepiece unigram model with T5's special ids (pad 0, eos 1, unk 2), saved as a T5Tokenizer.
+    ``user_defined_symbols`` stay whole pieces (task tokens, say)."""
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(sentences * 4), model_writer=model, vocab_size=vocab_size, model_type="unigram",
         pad_id=0, eos_id=1, unk_id=2, bos_id=-1, hard_vocab_limit=False, character_coverage=1.0,
-        num_threads=1, minloglevel=2,
+        num_threads=1, minloglevel=2, user_defined_symbols=list(user_defined_symbols),
     )  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "spiece.model").write_bytes(model.getvalue())

@@ -104,9 +104,11 @@ def test_pipeline_matches_reference(golden_pipe, name):
     assert out.images.shape == ref["images"].shape
     assert rel_err(out.images, ref["images"]) < 1e-3
     assert rel_err(seen["samples"].reshape(ref["first_samples"].shape), ref["first_samples"]) < 1e-3
-    timesteps = seen["timesteps"]
-    if ref["first_timesteps"].ndim == 1:  # the reference passed one timestep per sample
-        timesteps = timesteps.reshape(len(timesteps), -1)[:, 0]
+    timesteps = seen["timesteps"]  # ours: one per view, (B, N)
+    if ref["first_timesteps"].ndim == 1:  # the reference passed one per sample
+        timesteps = timesteps[:, 0]
+    else:  # the reference passed one per element
+        timesteps = timesteps[:, :, None, None, None].expand(ref["first_timesteps"].shape)
     np.testing.assert_allclose(timesteps.reshape(ref["first_timesteps"].shape), ref["first_timesteps"], rtol=1e-5)
     if "latents" in ref.files:
         assert rel_err(out.latents, ref["latents"]) < 1e-3

@@ -32,7 +32,7 @@ class Oracle:
 
         def velocity(samples, timesteps, **kwargs):
             self.calls.append((samples.clone(), timesteps.clone()))
-            sigma = (timesteps / 1000).clamp_min(1e-6)
+            sigma = (timesteps / 1000).clamp_min(1e-6)[:, :, None, None, None]  # one per view
             return (samples - self.clean.expand_as(samples)) / sigma
 
         self.pipe.transformer.forward = velocity

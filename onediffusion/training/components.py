@@ -1,0 +1,63 @@
+"""OneDiffusion-Mini's frozen parts: a tokenizer trained on the world's prompts, a small T5
+encoder built with fixed random weights (a fixed random map still tells tokens and their order
+apart; the transformer learns to read it), and a small VAE trained on the world's images."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKL
+from transformers import T5Config, T5EncoderModel
+
+from ..prompts import TASK_TOKENS
+from ..tiny import train_tokenizer
+
+MINI_T5 = {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4, "feed_forward_proj": "gated-gelu"}
+MINI_VAE = {
+    "in_channels": 3, "out_channels": 3, "latent_channels": 16, "block_out_channels": (32, 64, 64),
+    "down_block_types": ("DownEncoderBlock2D",) * 3, "up_block_types": ("UpDecoderBlock2D",) * 3,
+    "layers_per_block": 1, "norm_num_groups": 16, "sample_size": 32, "mid_block_add_attention": False,
+    "use_quant_conv": False, "use_post_quant_conv": False, "scaling_factor": 1.0, "shift_factor": 0.0,
+}  # fmt: skip
+SPECIAL_PIECES = [*TASK_TOKENS.values(), "[[img0]]", "[[img1]]", "[[img2]]", "[[img3]]"]
+
+
+def build_tokenizer(folder: Path, prompts: list[str], vocab_size: int = 400):
+    return train_tokenizer(folder, prompts, vocab_size=vocab_size, user_defined_symbols=SPECIAL_PIECES)
+
+
+def build_text_encoder(vocab_size: int, seed: int) -> T5EncoderModel:
+    torch.manual_seed(seed)
+    return T5EncoderModel(T5Config(vocab_size=vocab_size, **MINI_T5)).eval()
+
+
+def train_vae(images: np.ndarray, steps: int, seed: int, batch: int = 48, log=print) -> AutoencoderKL:
+    """Fit the VAE to (n, H, W, 3) uint8 images: L1 + MSE reconstruction, a light KL term; then
+    set ``scaling_factor`` so that scaled latents have unit standard deviation."""
+    torch.manual_seed(seed)
+    vae = AutoencoderKL(**MINI_VAE)
+    opt = torch.optim.AdamW(vae.parameters(), lr=2e-3, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * s / steps)))
+    gen = torch.Generator().manual_seed(seed)
+    pixels = torch.from_numpy(images).permute(0, 3, 1, 2)
+    start = time.time()
+    for step in range(steps):
+        x = pixels[torch.randint(len(pixels), (batch,), generator=gen)].float() / 127.5 - 1
+        post = vae.encode(x).latent_dist
+        rec = vae.decode(post.sample(gen)).sample
+        loss = (rec - x).abs().mean() + (rec - x).pow(2).mean() + 1e-6 * post.kl().mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step(), opt.zero_grad(), sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"vae step {step}/{steps} loss {loss.item():.4f} ({time.time() - start:.0f}s)")
+    vae.eval()
+    with torch.no_grad():
+        sample = pixels[torch.randperm(len(pixels), generator=gen)[:512]].float() / 127.5 - 1
+        std = vae.encode(sample).latent_dist.mean.std().item()
+    vae.register_to_config(scaling_factor=1.0 / std)
+    return vae

@@ -1,0 +1,151 @@
+"""The flow-matching trainer: every view its own noise level, tasks with equal probability.
+
+Objective (the paper's, in the pipeline's conventions): for clean latents x0 of every slot, a
+noise level per view sigma = sigmoid(n), n ~ N(0, 1) (the logit-normal "LogNorm(0, 1)"), noise
+eps, the network sees x = (1 - sigma) x0 + sigma eps with timestep 1000 sigma (the scheduler's
+scale) and predicts the velocity eps - x0 (FlowMatchEulerDiscreteScheduler steps x by
+(sigma_next - sigma) v). Condition slots of the sampled task get their own draw shrunk to
+sigma < 0.05: nearly clean, as at inference where they are clean at the schedule's last
+timestep; their loss is left out (at that level the velocity is the unseen noise itself, which
+would only add variance). Captions are dropped at a small rate so guidance has an unconditional
+branch; the dropped prompt is "", the negative prompt used at inference.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..cameras import rays_for_cameras, rays_to_latent
+from ..model import NextDiT
+from .data import LatentStore, SceneRecord
+from .tasks import TRAIN_TASKS, VIEW_COUNTS, Sample
+
+MINI_TRANSFORMER = {
+    "input_size": (1, 8, 8), "patch_size": (1, 2, 2), "in_channels": 16, "hidden_size": 192, "depth": 6,
+    "num_heads": 4, "num_kv_heads": 4, "multiple_of": 32, "caption_channels": 64, "qk_norm": True,
+    "model_max_length": 120, "rotary_max_length": 32,
+}  # fmt: skip
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    steps: int = 2400
+    micro_batch: int = 16
+    micro_batches: int = 2  # tasks per optimiser step, each its own micro-batch
+    lr: float = 4e-4
+    warmup: int = 100
+    ema: float = 0.998
+    caption_drop: float = 0.1
+    condition_sigma: float = 0.05
+    transformer: dict = field(default_factory=lambda: dict(MINI_TRANSFORMER))
+
+
+@dataclass
+class Batch:
+    x0: torch.Tensor  # (B, N, C, h, w)
+    targets: torch.Tensor  # (B, N) bool
+    prompts: list[str]
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, records: list[SceneRecord], store: LatentStore, tokenizer, text_encoder):
+        self.config, self.records, self.store = config, records, store
+        self.tokenizer, self.text_encoder = tokenizer, text_encoder.eval().requires_grad_(False)
+        torch.manual_seed(config.seed)
+        self.model = NextDiT(**config.transformer).train()
+        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=0.01)
+        self.rng = np.random.default_rng(config.seed)
+        self.gen = torch.Generator().manual_seed(config.seed)
+        self.step = 0
+
+    # Data ------------------------------------------------------------------------------------
+
+    def sample_batch(self, task: str) -> Batch:
+        counts = VIEW_COUNTS.get(task, (1, 1))
+        n = int(self.rng.integers(counts[0], counts[1] + 1))
+        index = self.rng.integers(len(self.records), size=self.config.micro_batch)
+        samples = [TRAIN_TASKS[task](self.records[i], self.rng, n) for i in index]
+        x0 = torch.stack([self._slot_latents(samples, index, j) for j in range(len(samples[0].sources))], dim=1)
+        for b, (i, sample) in enumerate(zip(index, samples)):
+            cameras = [(j, s.view) for j, s in enumerate(sample.sources) if s.kind == "camera"]
+            if cameras:
+                rays = rays_for_cameras([self.records[i].cameras[v] for _, v in cameras], x0.shape[-1])
+                x0[b, [j for j, _ in cameras]] = rays_to_latent(rays, x0.shape[2])
+        prompts = ["" if self.rng.random() < self.config.caption_drop else s.prompt for s in samples]
+        return Batch(x0, torch.tensor([s.targets for s in samples]), prompts)
+
+    def _slot_latents(self, samples: list[Sample], index: np.ndarray, j: int) -> torch.Tensor:
+        kind = samples[0].sources[j].kind
+        if kind == "camera":  # filled per sample afterwards
+            return torch.zeros_like(self.store.view["rgb"][:1, 0, 0]).expand(len(samples), -1, -1, -1).clone()
+        views = [s.sources[j].view for s in samples]
+        view_index = None if views[0] is None else torch.tensor(views)
+        return self.store.sample(kind, torch.from_numpy(index), view_index, self.gen)
+
+    @torch.no_grad()
+    def encode_prompts(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        tokens = self.tokenizer(prompts, padding="longest", max_length=300, truncation=True, return_tensors="pt")
+        return self.text_encoder(tokens.input_ids, attention_mask=tokens.attention_mask)[0].float(), tokens.attention_mask
+
+    # Objective -------------------------------------------------------------------------------
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        B, N = batch.targets.shape
+        sigma = torch.sigmoid(torch.randn(B, N, generator=self.gen))
+        sigma = torch.where(batch.targets, sigma, sigma * self.config.condition_sigma)
+        noise = torch.randn(batch.x0.shape, generator=self.gen)
+        s = sigma[:, :, None, None, None]
+        states, mask = self.encode_prompts(batch.prompts)
+        velocity = self.model(samples=(1 - s) * batch.x0 + s * noise, timesteps=sigma * 1000,
+                              encoder_hidden_states=states, encoder_attention_mask=mask)  # fmt: skip
+        per_view = (velocity - (noise - batch.x0)).pow(2).mean(dim=(2, 3, 4))
+        return per_view[batch.targets].mean()
+
+    def lr_at(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / self.config.warmup)
+        progress = step / max(1, self.config.steps)
+        return self.config.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    def train_step(self) -> dict[str, float]:
+        for group in self.opt.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        tasks = self.rng.choice(list(TRAIN_TASKS), size=self.config.micro_batches, replace=False)
+        losses = {}
+        for task in tasks:
+            loss = self.loss(self.sample_batch(str(task)))
+            (loss / len(tasks)).backward()
+            losses[str(task)] = loss.item()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        self._update_ema()
+        self.step += 1
+        return losses
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        for e, p in zip(self.ema.parameters(), self.model.parameters()):
+            e.lerp_(p, 1 - decay)
+
+    def run(self, log=print, checkpoint=None, every: int = 500) -> None:
+        start, running = time.time(), {}
+        while self.step < self.config.steps:
+            for task, value in self.train_step().items():
+                running.setdefault(task, []).append(value)
+            if self.step % 50 == 0 or self.step == self.config.steps:
+                elapsed = time.time() - start
+                eta = elapsed / self.step * (self.config.steps - self.step)
+                means = " ".join(f"{t}={np.mean(v):.3f}" for t, v in sorted(running.items()))
+                log(f"step {self.step}/{self.config.steps} {elapsed:.0f}s eta {eta:.0f}s lr {self.lr_at(self.step):.2e} | {means}")
+                running = {}
+            if checkpoint is not None and self.step % every == 0:
+                checkpoint(self)
