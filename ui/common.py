@@ -128,7 +128,7 @@ def wire_run(
     the pipeline after its current step."""
     buttons = triggers if isinstance(triggers, Sequence) else [triggers]
     event = gr.on(
-        [b.click if isinstance(b, gr.Button) else b.submit for b in buttons], fn, inputs, outputs,
+        [b.click if isinstance(b, gr.Button) else b.submit for b in buttons], studio.cancellable(fn), inputs, outputs,
         api_name=api_name, concurrency_id=GPU_QUEUE, concurrency_limit=1, scroll_to_output=True,
     )  # fmt: skip
     stop.click(studio.cancel, None, None, cancels=[event], **CHEAP)

@@ -8,6 +8,9 @@ Bad input becomes a ``gr.Error`` in plain words; notices (a prompt too long) bec
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import functools
 import logging
 import re
@@ -59,6 +62,8 @@ UNDERSTANDING_TARGETS = {
 }  # fmt: skip
 LABELLED_CONDITIONS = tuple(LABELLED)
 SLOT_HEADERS = ["kind", "role", "image #", "azimuth (°)", "elevation (°)", "distance"]
+STOPPED = "Stopped before the end: nothing was generated."
+_STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("onediffusion_stop", default=None)
 PROGRESS = gr.Progress()  # the marker Gradio looks for; it hands each call its own tracker
 
 _ENGINE_NAMES = {
@@ -169,8 +174,8 @@ class Studio:
         self._pipe, self._info = pipe, info
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
-        self._cancel = threading.Event()
-        self._running_session: str | None = None
+        self._runs_lock = threading.Lock()
+        self._runs: dict[str | None, threading.Event] = {}  # the stop token of each session's run in flight
         self._call_on_gpu = gpu(self._call_pipeline)
 
     @classmethod
@@ -244,14 +249,63 @@ class Studio:
     # Running -----------------------------------------------------------------------------------
 
     def cancel(self, request: gr.Request | None = None) -> None:
-        """Stop the running generation after its current step, if it belongs to the caller's session."""
+        """Stop the caller's generation after its current step (without a request: every one in flight)."""
         session = getattr(request, "session_hash", None)
-        if self._running_session is not None and (session is None or session == self._running_session):
-            self._cancel.set()
+        with self._runs_lock:
+            tokens = list(self._runs.values()) if session is None else [self._runs.get(session)]
+        for token in tokens:
+            if token is not None:
+                token.set()
 
-    def _step_callback(self, progress, total: int):
+    def cancellable(self, fn: Callable) -> Callable:
+        """``fn`` as a coroutine on a worker thread, for Gradio. When Gradio cancels the event (the Stop
+        button, a client's ``job.cancel()``, a closed tab), the run's stop token is set, so the pipeline
+        stops at its next step instead of finishing, unseen, while the queue waits."""
+
+        @functools.wraps(fn)
+        async def run(*args, **kwargs):
+            stop = threading.Event()
+            context = contextvars.copy_context()  # Gradio's context (progress, warnings) goes along
+            context.run(_STOP.set, stop)
+            call = functools.partial(context.run, fn, *args, **kwargs)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(None, call)
+            except asyncio.CancelledError:
+                stop.set()
+                raise
+
+        return run
+
+    @contextlib.contextmanager
+    def _stop_token(self, session: str | None):
+        """This run's stop token (from ``cancellable``, or a fresh one), findable by its session."""
+        stop = _STOP.get() or threading.Event()
+        with self._runs_lock:
+            self._runs[session] = stop
+        try:
+            yield stop
+        finally:
+            with self._runs_lock:
+                if self._runs.get(session) is stop:
+                    del self._runs[session]
+
+    @contextlib.contextmanager
+    def _model_turn(self, stop: threading.Event):
+        """Hold the pipeline for one run; a run cancelled while it waits gives up at once."""
+        while not self._run_lock.acquire(timeout=0.1):
+            if stop.is_set():
+                raise gr.Error(STOPPED, print_exception=False)
+        try:
+            if stop.is_set():
+                raise gr.Error(STOPPED, print_exception=False)
+            yield
+        finally:
+            self._run_lock.release()
+
+    @staticmethod
+    def _step_callback(progress, total: int, stop: threading.Event):
         def on_step(pipe, step: int, timestep, values: dict) -> dict:
-            if self._cancel.is_set():
+            if stop.is_set():
                 pipe._interrupt = True  # the pipeline stops before its next step
             if progress is not None:
                 progress((step + 1, total), desc="Denoising", unit="steps")
@@ -284,20 +338,13 @@ class Studio:
         self._warn_long_prompt(spec.prompt, options.negative_prompt)
         if progress is not None:
             progress(0.0, desc="Waiting for the model" if self._run_lock.locked() else "Preparing")
-        with self._run_lock:
-            self._cancel.clear()
-            self._running_session = session
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", UserWarning)
-                    result = self._call_on_gpu(
-                        spec, options, height, width, self._step_callback(progress, options.steps)
-                    )
-            finally:
-                self._running_session = None
-            stopped = self.pipe.interrupt or self._cancel.is_set()
-        if stopped:
-            raise gr.Error("Stopped before the end: nothing was generated.", print_exception=False)
+        with self._stop_token(session) as stop, self._model_turn(stop):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                on_step = self._step_callback(progress, options.steps, stop)
+                result = self._call_on_gpu(spec, options, height, width, on_step)
+            if stop.is_set() or self.pipe.interrupt:
+                raise gr.Error(STOPPED, print_exception=False)
         for warning in caught:
             if not str(warning.message).startswith("The prompt is"):  # already reported, in plain words
                 gr.Warning(str(warning.message))

@@ -330,3 +330,26 @@ def test_plain_words_names_widgets_not_arguments():
     assert plain_words("`num_inference_steps` must be at least 1, got 0.") == "Steps must be at least 1, got 0."
     assert plain_words("`foo_bar` is odd") == "Foo bar is odd"
     assert plain_words("A slot needs a `camera`.") == "A slot needs a camera."
+
+
+def test_a_cancelled_event_interrupts_the_pipeline(studio):
+    """What Gradio does on Stop, a client's job.cancel() or a closed tab: cancel the event's task."""
+    import asyncio
+
+    seen: list = []
+    run = studio.cancellable(studio.text_to_image)
+
+    async def cancel_mid_run():
+        task = asyncio.ensure_future(run("a cube", "", "64x64", 200, 1.0, 1, False, 1, lambda *a, **k: seen.append(a)))
+        while len(seen) < 3:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        started = time.monotonic()
+        gallery, _, _ = await studio.cancellable(studio.text_to_image)("a cube", "", "64x64", 1, 1.0, 1, False, 1)
+        return time.monotonic() - started, gallery
+
+    waited, gallery = asyncio.run(cancel_mid_run())
+    assert gallery[0][0].size == (64, 64) and len(seen) < 150
+    assert waited < 20  # the next run did not wait for 200 steps
