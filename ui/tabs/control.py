@@ -79,11 +79,11 @@ def build(studio: Studio) -> None:
                                     label="Condition")  # fmt: skip
             hint = gr.Markdown(f"*{GUIDE['depth'][0]}*")
             with gr.Accordion("Make it from a photo", open=False) as maker:
-                photo = gr.Image(label="Photo", type="pil", height=220)
+                photo = gr.Image(label="Photo", type="pil", format="png", height=220)
                 make = gr.Button(GUIDE["depth"][2])
-            condition_image = gr.Image(label="Condition: depth map (given to the model)", type="pil", height=280,
+            condition_image = gr.Image(label="Condition: depth map (given to the model)", type="pil", format="png", height=280,
                                        elem_classes=["condition"], elem_id="control-condition")  # fmt: skip
-            inpainting = gr.ImageEditor(label="Photo: paint over the region to fill in", type="pil", visible=False,
+            inpainting = gr.ImageEditor(label="Photo: paint over the region to fill in", type="pil", format="png", visible=False,
                                         brush=gr.Brush(colors=["#FFFFFF"], color_mode="fixed"), height=360,
                                         elem_classes=["condition"], transforms=())  # fmt: skip
             caption = gr.Textbox(label="Caption (what the result shows)", lines=2)

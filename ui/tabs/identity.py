@@ -36,7 +36,9 @@ def build(studio: Studio) -> None:
     with gr.Row():
         for i in range(1, 5):
             with gr.Column(min_width=160, visible=True) as column:
-                photo = gr.Image(label=f"Reference photo {i}", type="pil", height=200, elem_classes=["condition"])
+                photo = gr.Image(
+                    label=f"Reference photo {i}", type="pil", format="png", height=200, elem_classes=["condition"]
+                )
                 caption = gr.Textbox(label=f"Caption of photo {i}", lines=2)
             references += [photo, caption]
             columns.append(column)

@@ -24,7 +24,7 @@ def _novel_views(studio: Studio) -> None:
     initial = cams.preset_rows(cams.DEFAULT_PRESET)
     with gr.Row():
         with gr.Column(scale=2):
-            image = gr.Image(label="Photo of the object (optional: leave empty to work from the caption)", type="pil",
+            image = gr.Image(label="Photo of the object (optional: leave empty to work from the caption)", type="pil", format="png",
                              height=260, elem_classes=["condition"])  # fmt: skip
             caption = gr.Textbox(label="Caption", lines=2, placeholder="e.g. a red cube and a blue sphere on a table")
             preset = gr.Dropdown(list(cams.PRESETS), value=cams.DEFAULT_PRESET, label="Camera preset")
@@ -55,7 +55,7 @@ def _novel_views(studio: Studio) -> None:
 def _camera_poses(studio: Studio) -> None:
     with gr.Row():
         with gr.Column(scale=2):
-            photos = gr.Gallery(label="2-4 photos of the same object (given to the model)", type="pil",
+            photos = gr.Gallery(label="2-4 photos of the same object (given to the model)", type="pil", format="png",
                                 interactive=True, columns=4, height=240, elem_classes=["condition"],
                                 elem_id="pose-photos")  # fmt: skip
             caption = gr.Textbox(label="Caption (optional)", lines=1)

@@ -39,7 +39,7 @@ def build(studio: Studio) -> None:
                                  datatype=["str", "str", "number", "number", "number", "number"], type="array",
                                  column_count=6, interactive=True, elem_id="slots-table",
                                  label="Slots, in order: kind (image/camera), role (condition/target), ...")  # fmt: skip
-            images = gr.Gallery(label="Images for image conditions (numbered from 1)", type="pil", interactive=True,
+            images = gr.Gallery(label="Images for image conditions (numbered from 1)", type="pil", format="png", interactive=True,
                                 columns=4, height=180, elem_classes=["condition"])  # fmt: skip
             run, stop = run_buttons()
             settings = sampling(studio, negative="", sizes=studio.size_choices(auto=True))

@@ -44,7 +44,9 @@ def build(studio: Studio) -> None:
     how_to(HOW_TO)
     with gr.Row():
         with gr.Column(scale=2):
-            photo = gr.Image(label="Photo (given to the model)", type="pil", height=300, elem_classes=["condition"])
+            photo = gr.Image(
+                label="Photo (given to the model)", type="pil", format="png", height=300, elem_classes=["condition"]
+            )
             target = gr.Radio([(label, key) for key, label in UNDERSTANDING_TARGETS.items()], value="depth",
                               label="Estimate")  # fmt: skip
             labels = label_table(visible=False)

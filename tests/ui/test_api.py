@@ -1,0 +1,152 @@
+"""Every named endpoint from ``gradio_client``, against ``python app.py`` on the tiny checkpoint."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}
+NO_LABELS = {"headers": ["class", "colour"], "data": [["", ""]]}
+
+
+def table(rows: list[list]) -> dict:
+    """A Dataframe input as the client sends it."""
+    return {"headers": [str(i) for i in range(len(rows[0]))], "data": rows}
+
+
+def image_at(path: str) -> Image.Image:
+    return Image.open(path)
+
+
+@pytest.fixture(scope="module")
+def scene(examples) -> dict:
+    return {name: handle_file(str(examples / f"{name}.png")) for name in ("scene_az000", "scene_az090", "scene_depth")}
+
+
+def test_model_info_names_the_model_in_use(client, tiny_model_dir):
+    info = client.predict(api_name="/model_info")
+    assert info["model"] == str(tiny_model_dir) and info["fallback_reason"] is None and info["native_side"] == 64
+
+
+def test_text_to_image_and_its_seed(client):
+    gallery, seed, prompt = client.predict("a red cube", "", "64x48", 2, 4.0, 0, True, 2, api_name="/text_to_image")
+    assert len(gallery) == 2 and image_at(gallery[0]["image"]).size == (64, 48)
+    assert gallery[0]["caption"] == f"image 1 · seed {seed}" and prompt == "[[text2image]] a red cube"
+    again, same, _ = client.predict("a red cube", "", "64x48", 2, 4.0, seed, False, 2, api_name="/text_to_image")
+    assert same == seed
+    assert np.array_equal(np.asarray(image_at(gallery[1]["image"])), np.asarray(image_at(again[1]["image"])))
+
+
+def test_control_with_an_uploaded_condition(client, scene):
+    shown, gallery, seed, prompt = client.predict(
+        "depth", scene["scene_depth"], None, "a cube", NO_LABELS, "", "auto", **FAST, num_images=1, api_name="/control"
+    )
+    assert image_at(shown).size == image_at(gallery[0]["image"]).size == (64, 64) and prompt == "[[depth2image]] a cube"
+
+
+def test_control_inpainting_with_a_painted_layer(client, scene, examples):
+    editor = {"background": scene["scene_az000"], "layers": [handle_file(str(examples / "scene_mask_layer.png"))],
+              "composite": None}  # fmt: skip
+    shown, gallery, _, prompt = client.predict(
+        "inpainting", None, editor, "a green cone", NO_LABELS, "", "auto", **FAST, num_images=1, api_name="/control"
+    )
+    grey = np.all(np.asarray(image_at(shown)) == 128, axis=-1)
+    assert grey.mean() > 0.05 and prompt == "[[image_inpainting]] a green cone"
+
+
+def test_make_condition(client, scene):
+    edges = client.predict("canny", scene["scene_az000"], NO_LABELS, 2, 1, api_name="/make_condition")
+    values = set(np.unique(np.asarray(image_at(edges))))
+    assert values <= {0, 255} and image_at(edges).size == (256, 256)  # computed here, at the photo's size
+    depth = client.predict("depth", scene["scene_az000"], NO_LABELS, 2, 1, api_name="/make_condition")
+    assert image_at(depth).size == (64, 64)  # by the model
+
+
+def test_understand_depth_files_download(client, scene):
+    shown, raw, mesh, files, regions, seed, prompt = client.predict(
+        scene["scene_az000"], "depth", NO_LABELS, "", **FAST, api_name="/understand"
+    )
+    assert image_at(shown).size == image_at(raw).size == (64, 64) and Path(mesh).suffix == ".glb"
+    names = sorted(Path(f).name for f in files)
+    assert names == ["depth_16bit.png", "depth_colour.png", "depth_mesh.glb"]
+    assert np.asarray(image_at(next(f for f in files if "16bit" in f))).dtype == np.uint16
+
+
+def test_understand_boxes_report_regions(client, scene):
+    labels = table([["cube", "red"], ["sphere", "blue"]])
+    *_, regions, _, prompt = client.predict(
+        scene["scene_az000"], "boundingbox", labels, "", **FAST, api_name="/understand"
+    )
+    assert [r["class"] for r in regions] == ["cube", "sphere"]
+    assert prompt == "[[boundingbox2image]] <#FF0000 red boundingbox: cube> <#0000FF blue boundingbox: sphere>"
+
+
+def test_identity(client, examples):
+    face = handle_file(str(examples / "face_1.png"))
+    gallery, _, prompt = client.predict(
+        "identity", face, "a man with glasses", None, "", None, "", None, "", "the man at the beach", "", "", "64x64",
+        **FAST, num_images=1, api_name="/identity",
+    )  # fmt: skip
+    assert prompt == "[[faceid]] [[img0]] the man at the beach [[img1]] a man with glasses"
+    assert image_at(gallery[0]["image"]).size == (64, 64)
+
+
+def test_multiview_returns_views_turntable_and_zip(client, scene):
+    cameras = table([[0, 0, 1.7], [90, 0, 1.7], [180, 0, 1.7]])
+    gallery, gif, archive, figure, _, prompt = client.predict(
+        scene["scene_az000"], "toys", cameras, "", "auto", **FAST, api_name="/multiview"
+    )
+    assert len(gallery) == 3 and gallery[0]["caption"].endswith("your photo (condition)")
+    assert Image.open(gif).n_frames == 3 and prompt == "[[multiview]] toys"
+    with zipfile.ZipFile(archive) as z:
+        assert "run.json" in z.namelist()
+    assert figure["type"] == "plotly"
+
+
+def test_estimate_cameras(client, scene):
+    photos = [{"image": scene["scene_az000"], "caption": None}, {"image": scene["scene_az090"], "caption": None}]
+    figure, rows, _, prompt = client.predict(photos, "", **FAST, api_name="/estimate_cameras")
+    assert [row[0] for row in rows["data"]] == [1, 2] and rows["data"][0][1:4] == [0, 0, 1.7]
+    assert figure["type"] == "plotly" and prompt == "[[multiview]]"
+
+
+def test_slots(client, scene):
+    rows = table([["image", "condition", 1, None, None, None], ["image", "target", None, None, None, None]])
+    images = [{"image": scene["scene_depth"], "caption": None}]
+    gallery, cameras, figure, _, prompt = client.predict(
+        "[[depth2image]] a cube", rows, images, "", "64x64", **FAST, num_images=1, api_name="/slots"
+    )
+    assert [item["caption"] for item in gallery] == ["slot 0 · condition", "slot 1 · generated · image 1 · seed 5"]
+    assert cameras["data"] == [] and prompt == "[[depth2image]] a cube"
+
+
+def test_camera_preset(client):
+    rows = client.predict("Orbit: 3 views around the object", api_name="/camera_preset")
+    assert [row[0] for row in rows["data"]] == [0, 120, 240]
+
+
+def test_bad_input_is_a_plain_error_and_the_app_keeps_serving(client):
+    with pytest.raises(AppError, match="Describe the image to generate in the Prompt box first"):
+        client.predict("  ", "", "64x64", **FAST, num_images=1, api_name="/text_to_image")
+    with pytest.raises(AppError, match="The width must be a multiple of 16"):
+        client.predict("a cube", "", "65x64", **FAST, num_images=1, api_name="/text_to_image")
+    gallery, *_ = client.predict("a cube", "", "64x64", **FAST, num_images=1, api_name="/text_to_image")
+    assert gallery
+
+
+def test_a_cancelled_job_frees_the_model_at_once(client):
+    job = client.submit("a cube", "", "64x64", 200, 4.0, 1, False, 1, api_name="/text_to_image")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (job.status().progress_data or [None])[0]:
+        time.sleep(0.1)
+    job.cancel()
+    started = time.monotonic()
+    gallery, *_ = client.predict("a cube", "", "64x64", **FAST, num_images=1, api_name="/text_to_image")
+    assert gallery and time.monotonic() - started < 20  # not behind the rest of the 200 steps
