@@ -71,7 +71,7 @@ class MatmulRate:
         return asdict(self)
 
 
-def matmul_rate(device: torch.device, dtype: torch.dtype, n: int | None = None, repeats: int = 10) -> MatmulRate:
+def matmul_rate(device: torch.device, dtype: torch.dtype, n: int | None = None, repeats: int = 5) -> MatmulRate:
     """The device's measured dense matmul rate: the median of ``repeats`` n x n x n products
     (n = 8192 on CUDA, 2048 on CPU), after a warm-up."""
     n = n or (8192 if device.type == "cuda" else 2048)

@@ -121,7 +121,15 @@ class CasePreset:
         }  # fmt: skip
 
 
+ISSUE_CASES = ("t2i1024", "cond512", "mv4x512")  # the cases the targets are stated for
 CASES: dict[str, CasePreset] = {
+    "t2i256": CasePreset(
+        "t2i256",
+        "256x256 text to image, guidance 4 (a smoke test)",
+        256,
+        256,
+        lambda: build_task("text2image", caption=CAPTION),
+    ),
     "t2i1024": CasePreset(
         "t2i1024", "1024x1024 text to image, guidance 4", 1024, 1024, lambda: build_task("text2image", caption=CAPTION)
     ),

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from .presets import CASES, SIZES
+from .presets import CASES, ISSUE_CASES, SIZES
 from .worker import DTYPES
 
 DEFAULTS = {  # per device: dtype, denoising steps, pipeline repeats, step repeats
@@ -150,7 +150,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--sizes", default="tiny,medium", help=f"comma-separated, from {sorted(SIZES)}")
-    p.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, from {sorted(CASES)}")
+    p.add_argument("--cases", default=",".join(ISSUE_CASES), help=f"comma-separated, from {sorted(CASES)}")
     p.add_argument("--dtype", choices=sorted(DTYPES), help="default: float32 on CPU, bfloat16 on CUDA")
     p.add_argument("--steps", type=int, help="denoising steps per request (default: 2 on CPU, 50 on CUDA)")
     p.add_argument("--repeats", type=int, help="timed requests per backend (default 3)")
