@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     save(stage, trainer, vae, text_encoder, {**meta, "timings": timings})
     shutil.rmtree(out, ignore_errors=True)
     stage.rename(out)
-    log(f"wrote {out} ({sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) / 1e6:.1f} MB) in {timings['total_s']}s")
+    log(
+        f"wrote {out} ({sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) / 1e6:.1f} MB) in {timings['total_s']}s"
+    )
 
 
 if __name__ == "__main__":

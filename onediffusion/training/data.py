@@ -112,7 +112,9 @@ def make_record(seed: int, size: int = IMAGE_SIZE, views: int = VIEWS) -> SceneR
     labels = []
     for v in rendered:
         seen = sorted(int(k) for k in np.unique(v.ids) if k > 0)
-        labels.append([Label(f"{scene.objects[k - 1].color} {scene.objects[k - 1].shape}", colors[k - 1]) for k in seen])
+        labels.append(
+            [Label(f"{scene.objects[k - 1].color} {scene.objects[k - 1].shape}", colors[k - 1]) for k in seen]
+        )
     return SceneRecord(
         scene=scene,
         cameras=cameras,

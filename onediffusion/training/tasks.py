@@ -72,7 +72,9 @@ def image_to_condition(cond: str) -> Recipe:
 
 def restoration(task: str, kind: str) -> Recipe:
     def recipe(rec, rng, n):
-        return Sample(task_prompt(task, _maybe(rec.inpaint_caption, rng)), [Source("rgb", 0), Source(kind)], [True, False])
+        return Sample(
+            task_prompt(task, _maybe(rec.inpaint_caption, rng)), [Source("rgb", 0), Source(kind)], [True, False]
+        )
 
     return recipe
 
@@ -121,4 +123,10 @@ TRAIN_TASKS: dict[str, Recipe] = {
     "multiview": multiview(_random_roles),
 }
 # How many views (multiview) or references (identity) a batch of each task uses.
-VIEW_COUNTS = {"identity": (1, 2), "image2multiview": (2, 4), "text2multiview": (2, 3), "camera_estimation": (2, 3), "multiview": (2, 4)}
+VIEW_COUNTS = {
+    "identity": (1, 2),
+    "image2multiview": (2, 4),
+    "text2multiview": (2, 3),
+    "camera_estimation": (2, 3),
+    "multiview": (2, 4),
+}

@@ -93,7 +93,9 @@ class Trainer:
     @torch.no_grad()
     def encode_prompts(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         tokens = self.tokenizer(prompts, padding="longest", max_length=300, truncation=True, return_tensors="pt")
-        return self.text_encoder(tokens.input_ids, attention_mask=tokens.attention_mask)[0].float(), tokens.attention_mask
+        return self.text_encoder(tokens.input_ids, attention_mask=tokens.attention_mask)[
+            0
+        ].float(), tokens.attention_mask
 
     # Objective -------------------------------------------------------------------------------
 
@@ -145,7 +147,9 @@ class Trainer:
                 elapsed = time.time() - start
                 eta = elapsed / self.step * (self.config.steps - self.step)
                 means = " ".join(f"{t}={np.mean(v):.3f}" for t, v in sorted(running.items()))
-                log(f"step {self.step}/{self.config.steps} {elapsed:.0f}s eta {eta:.0f}s lr {self.lr_at(self.step):.2e} | {means}")
+                log(
+                    f"step {self.step}/{self.config.steps} {elapsed:.0f}s eta {eta:.0f}s lr {self.lr_at(self.step):.2e} | {means}"
+                )
                 running = {}
             if checkpoint is not None and self.step % every == 0:
                 checkpoint(self)

@@ -1,0 +1,268 @@
+"""Evaluate a model of the procedural world on held-out scenes, task by task, against trivial baselines.
+
+    python -m onediffusion.evaluate [--model assets/onediffusion-mini] [--samples 24] [--json]
+
+| task | metric | baseline | passes when |
+|---|---|---|---|
+| text2image | colour accuracy of the named object | chance (1/8) | >= 3x chance |
+| semanticmap2image | colour accuracy of each object in its mask | chance (1/8) | >= 3x chance |
+| image2depth | AbsRel after scale-and-shift alignment | a constant depth | <= half |
+| image2semanticmap | IoU of each named object's mask | empty or whole-image mask | >= 2x |
+| image2multiview | PSNR of novel views | copying the input view | >= +1.5 dB |
+| camera_estimation | median relative rotation error | the identity | <= half |
+
+Held-out scenes come from seeds the trainer never uses (see ``HELD_OUT``); masks in semantic
+prompts get colours other than their objects' own, so copying a colour from the map scores nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .cameras import rotation_angle_deg
+from .prompts import COLOR_NAMES, Label
+from .tasks import build_task
+from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
+
+HELD_OUT = 5_000_000  # training draws scene seeds below this
+PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}
+CHANCE = 1 / len(OBJECT_COLORS)
+
+
+# Metrics: pure functions on arrays -------------------------------------------------------------
+
+
+def dominant_color(rgb: np.ndarray, region: np.ndarray | None = None) -> str | None:
+    """The palette colour of the saturated pixels (in ``region``, if given), judged on the lit
+    quarter so shading cannot turn magenta into purple; None when nothing is saturated."""
+    pixels = rgb.reshape(-1, 3).astype(float)
+    if region is not None:
+        pixels = pixels[region.reshape(-1)]
+    top, low = pixels.max(1), pixels.min(1)
+    pixels = pixels[(top > 40) & (top - low > 0.35 * top)]
+    if len(pixels) == 0:
+        return None
+    lit = pixels[pixels.max(1) >= np.quantile(pixels.max(1), 0.75)].mean(0)
+    errors = {}
+    for name, c in PALETTE_RGB.items():
+        s = np.clip(lit @ c / (c @ c), 0.6, 1.15)
+        errors[name] = np.linalg.norm(lit - s * c)
+    return min(errors, key=errors.get)
+
+
+def abs_rel(pred_disparity: np.ndarray, depth: np.ndarray) -> float:
+    """AbsRel of a predicted disparity map after least-squares scale-and-shift alignment to the
+    true disparity, over pixels with a finite true depth."""
+    valid = np.isfinite(depth) & (depth > 0)
+    target = 1.0 / depth[valid]
+    A = np.stack([pred_disparity[valid], np.ones(valid.sum())], 1)
+    scale, shift = np.linalg.lstsq(A, target, rcond=None)[0]
+    aligned = np.clip(scale * pred_disparity[valid] + shift, target.min() * 0.5, None)
+    return float(np.mean(np.abs(1.0 / aligned - depth[valid]) / depth[valid]))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def color_masks(rgb: np.ndarray, colors: list[str]) -> list[np.ndarray]:
+    """For each colour, the pixels nearer to it than to black and to the other colours."""
+    refs = np.stack([np.zeros(3)] + [PALETTE_RGB[c] for c in colors])
+    nearest = np.linalg.norm(rgb[..., None, :].astype(float) - refs, axis=-1).argmin(-1)
+    return [nearest == k + 1 for k in range(len(colors))]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+
+
+# Held-out cases ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    task: str
+    metric: str
+    ours: float
+    baseline: float
+    baseline_name: str
+    passes: bool
+    samples: int
+
+
+def _rng(i: int) -> np.random.Generator:
+    return np.random.default_rng(HELD_OUT + i)
+
+
+def shuffled_labels(scene: Scene, rng: np.random.Generator) -> list[Label]:
+    """Labels "red sphere" whose mask colours are palette colours other than the objects' own."""
+    while True:
+        colors = list(rng.choice(OBJECT_COLORS, size=len(scene.objects), replace=False))
+        if all(c != o.color for c, o in zip(colors, scene.objects)):
+            return [Label(f"{o.color} {o.shape}", c) for o, c in zip(scene.objects, colors)]
+
+
+def _view(rng, n_objects=None, size=32) -> tuple[Scene, View]:
+    scene = sample_scene(rng, n_objects)
+    return scene, render(scene, sample_cameras(rng, 1, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))[0], size)
+
+
+class Evaluator:
+    def __init__(self, pipe, samples: int = 24, steps: int = 30, seed: int = 0):
+        self.pipe, self.samples, self.steps, self.seed = pipe, samples, steps, seed
+        self.size = pipe.image_side
+
+    def run_task(self, spec, i: int, guidance: float):
+        return self.pipe(**spec.kwargs(), guidance_scale=guidance, negative_prompt="", num_inference_steps=self.steps,
+                         height=self.size, width=self.size, output_type="np",
+                         generator=torch.Generator().manual_seed(self.seed + i))  # fmt: skip
+
+    def text2image(self) -> Result:
+        hits = []
+        for i in range(self.samples):
+            scene = sample_scene(_rng(i), 1)
+            out = self.run_task(build_task("text2image", caption=scene.caption()), i, 3.0)
+            hits.append(dominant_color(np.round(out.images[0] * 255)) == scene.objects[0].color)
+        return Result(
+            "text2image",
+            "colour accuracy",
+            float(np.mean(hits)),
+            CHANCE,
+            "chance",
+            np.mean(hits) >= 3 * CHANCE,
+            len(hits),
+        )
+
+    def semanticmap2image(self) -> Result:
+        hits = []
+        for i in range(self.samples):
+            rng = _rng(1000 + i)
+            scene, view = _view(rng)
+            labels = shuffled_labels(scene, rng)
+            lut = np.array([(0, 0, 0)] + [label.rgb for label in labels], np.uint8)
+            spec = build_task(
+                "semanticmap2image", condition=lut[view.ids], caption=scene.caption(view.camera), labels=labels
+            )
+            image = np.round(self.run_task(spec, i, 3.0).images[0] * 255)
+            for k, obj in enumerate(scene.objects, start=1):
+                if (view.ids == k).sum() >= 6:
+                    hits.append(dominant_color(image, view.ids == k) == obj.color)
+        return Result(
+            "semanticmap2image",
+            "colour accuracy",
+            float(np.mean(hits)),
+            CHANCE,
+            "chance",
+            np.mean(hits) >= 3 * CHANCE,
+            len(hits),
+        )
+
+    def image2depth(self) -> Result:
+        ours, const = [], []
+        for i in range(self.samples):
+            _, view = _view(_rng(2000 + i))
+            pred = self.run_task(build_task("image2depth", image=view.rgb), i, 1.5).images[0].mean(-1)
+            ours.append(abs_rel(pred, view.depth))
+            const.append(abs_rel(np.zeros_like(pred), view.depth))
+        o, c = float(np.mean(ours)), float(np.mean(const))
+        return Result(
+            "image2depth", "AbsRel (scale-and-shift aligned)", o, c, "constant depth", o <= 0.5 * c, len(ours)
+        )
+
+    def image2semanticmap(self) -> Result:
+        ours, whole = [], []
+        for i in range(self.samples):
+            rng = _rng(3000 + i)
+            scene, view = _view(rng)
+            labels = shuffled_labels(scene, rng)
+            pred = np.round(
+                self.run_task(build_task("image2semanticmap", image=view.rgb, labels=labels), i, 1.5).images[0] * 255
+            )
+            for k, mask in enumerate(color_masks(pred, [label.color for label in labels]), start=1):
+                truth = view.ids == k
+                if truth.sum() >= 6:
+                    ours.append(iou(mask, truth))
+                    whole.append(iou(np.ones_like(truth), truth))
+        o, w = float(np.mean(ours)), float(np.mean(whole))
+        return Result("image2semanticmap", "IoU", o, w, "whole-image mask (empty: 0)", o >= 2 * w, len(ours))
+
+    def image2multiview(self) -> Result:
+        ours, copy = [], []
+        for i in range(self.samples):
+            rng = _rng(4000 + i)
+            scene = sample_scene(rng)
+            cameras = sample_cameras(rng, 3, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
+            views = render_views(scene, cameras, self.size)
+            out = self.run_task(build_task("image2multiview", image=views[0].rgb, cameras=cameras), i, 2.0)
+            for pred, truth in zip(out.images, views[1:]):
+                ours.append(psnr(np.round(pred * 255), truth.rgb))
+                copy.append(psnr(views[0].rgb, truth.rgb))
+        o, c = float(np.mean(ours)), float(np.mean(copy))
+        return Result(
+            "image2multiview", "PSNR of novel views (dB)", o, c, "copy the input view", o >= c + 1.5, len(ours)
+        )
+
+    def camera_estimation(self) -> Result:
+        ours, identity = [], []
+        for i in range(self.samples):
+            rng = _rng(5000 + i)
+            scene = sample_scene(rng)
+            cameras = sample_cameras(rng, 3, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
+            views = render_views(scene, cameras, self.size)
+            out = self.run_task(build_task("camera_estimation", images=[v.rgb for v in views]), i, 1.0)
+            frame = np.linalg.inv(cameras[0].c2w)
+            for est, true in zip(out.cameras[0][1:], cameras[1:]):
+                relative = (frame @ true.c2w)[:3, :3]
+                ours.append(rotation_angle_deg(est.c2w[:3, :3], relative))
+                identity.append(rotation_angle_deg(np.eye(3), relative))
+        o, b = float(np.median(ours)), float(np.median(identity))
+        return Result("camera_estimation", "median rotation error (deg)", o, b, "identity", o <= 0.5 * b, len(ours))
+
+    def all(self) -> list[Callable[[], Result]]:
+        return [self.text2image, self.semanticmap2image, self.image2depth, self.image2semanticmap,
+                self.image2multiview, self.camera_estimation]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="a model folder (default: the bundled OneDiffusion-Mini)")
+    parser.add_argument("--samples", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tasks", default=None, help="comma-separated subset")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    from .loading import MINI_MODEL
+    from .pipeline import OneDiffusionPipeline
+
+    pipe = OneDiffusionPipeline.from_pretrained(Path(args.model) if args.model else MINI_MODEL)
+    pipe.set_progress_bar_config(disable=True)
+    evaluator = Evaluator(pipe, args.samples, args.steps, args.seed)
+    chosen = set(args.tasks.split(",")) if args.tasks else None
+    results, start = [], time.time()
+    for run in evaluator.all():
+        if chosen is None or run.__name__ in chosen:
+            results.append(run())
+    if args.json:
+        print(json.dumps({"model": str(args.model or MINI_MODEL), "seconds": round(time.time() - start),
+                          "results": [asdict(r) for r in results]}, indent=1))  # fmt: skip
+    else:
+        print(f"{'task':<20}{'metric':<36}{'ours':>9}{'baseline':>10}  baseline is          passes")
+        for r in results:
+            print(f"{r.task:<20}{r.metric:<36}{r.ours:>9.3f}{r.baseline:>10.3f}  {r.baseline_name:<21}{r.passes}")
+    return 0 if all(r.passes for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
