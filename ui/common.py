@@ -60,19 +60,19 @@ def sampling(
     ``negative`` None leaves the negative prompt out; ``sizes`` None leaves the size out.
     """
     with gr.Row(equal_height=True):
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=3,
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=3, elem_classes=["seed"],
                          info="The seed used is written back here after each run.")  # fmt: skip
-        randomize = gr.Checkbox(True, label="Random seed", scale=1, info="Untick to reuse the seed above.")
+        randomize = gr.Checkbox(True, label="Random seed", scale=1, info="Untick to reuse the seed above.",
+                                elem_classes=["random-seed"])  # fmt: skip
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            steps = gr.Slider(
-                1, MAX_STEPS, DEFAULT_STEPS, step=1, label="Steps", info="50 recommended; fewer is faster."
-            )
+            steps = gr.Slider(1, MAX_STEPS, DEFAULT_STEPS, step=1, label="Steps", elem_classes=["steps"],
+                              info="50 recommended; fewer is faster.")  # fmt: skip
             guidance_ = gr.Slider(0, MAX_GUIDANCE, guidance, step=0.1, label="Guidance",
                                   info="How strictly to follow the prompt (4 recommended, 3-3.5 for editing).")  # fmt: skip
         size = None
         if sizes is not None:
-            size = gr.Dropdown(sizes, value=size_value or sizes[0][1], label="Size (width × height)",
+            size = gr.Dropdown(sizes, value=size_value or sizes[0][1], label="Size (width × height)", elem_classes=["size"],
                                allow_custom_value=True, info="Presets follow the model's aspect-ratio table; "
                                "or type e.g. 640x384 (multiples of 16).")  # fmt: skip
         count = gr.Slider(1, MAX_IMAGES, 1, step=1, label="Number of images") if many else None

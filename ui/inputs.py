@@ -24,7 +24,16 @@ MAX_GUIDANCE = 20.0
 MAX_IMAGES = 4
 AUTO_SIZE = "auto"
 _HEX_TO_NAME = {hex_code.lower(): name for hex_code, name in PALETTE}
-_COMMON_RATIOS = {1.0: "square", 0.78: "4:3", 1.29: "3:4", 0.68: "3:2", 1.46: "2:3", 0.57: "16:9", 1.75: "9:16"}
+_COMMON_RATIOS = {
+    3 / 4: "4:3",
+    4 / 3: "3:4",
+    2 / 3: "3:2",
+    3 / 2: "2:3",
+    9 / 16: "16:9",
+    16 / 9: "9:16",
+    1 / 2: "2:1",
+    2.0: "1:2",
+}  # height / width -> the name people use (width:height)
 
 
 class InputError(ValueError):
@@ -38,25 +47,29 @@ def _snap(value: float) -> int:
     return max(16, round(value / 16) * 16)
 
 
+def _shape(height: int, width: int) -> str:
+    """'square', or 'landscape'/'portrait' with a common ratio's name when the size is close to one."""
+    if height == width:
+        return "square"
+    ratio = height / width
+    common = next((name for r, name in _COMMON_RATIOS.items() if abs(r - ratio) / r < 0.06), None)
+    shape = "landscape" if width > height else "portrait"
+    return f"{shape}, {common}" if common else shape
+
+
 def size_presets(native_side: int, scales: Sequence[float] = (1.0,)) -> list[tuple[str, str]]:
     """The 512-pixel aspect-ratio table scaled to the model's native side, as (label, "WxH") choices.
 
-    Entries that collapse to the same size at small scales are listed once.
+    Entries that collapse to the same size at small scales are listed once; squares come first.
     """
-    choices: dict[str, str] = {}
+    sizes: dict[str, tuple[int, int]] = {}
     for scale in scales:
         factor = native_side * scale / 512
-        for ratio, (h, w) in ASPECT_RATIO_512.items():
+        for h, w in ASPECT_RATIO_512.values():
             height, width = _snap(h * factor), _snap(w * factor)
-            value = f"{width}x{height}"
-            if value in choices:
-                continue
-            shape = "square" if width == height else "landscape" if width > height else "portrait"
-            common = _COMMON_RATIOS.get(ratio)
-            note = f"{shape}, {common}" if common and common != shape else shape
-            choices[value] = f"{width} × {height} ({note})"
-    squares_first = sorted(choices.items(), key=lambda item: "square" not in item[1])
-    return [(label, value) for value, label in squares_first]
+            sizes.setdefault(f"{width}x{height}", (height, width))
+    ordered = sorted(sizes.items(), key=lambda item: item[1][0] != item[1][1])
+    return [(f"{w} × {h} ({_shape(h, w)})", value) for value, (h, w) in ordered]
 
 
 def parse_size(size: str | None) -> tuple[int, int] | None:

@@ -29,6 +29,7 @@ CSS = """
 .condition { border: 2px solid #1f77b4 !important; border-radius: 8px; }
 .generated { border: 2px solid #ff7f0e !important; border-radius: 8px; }
 .how-to { opacity: 0.9; }
+.fit img { width: 100% !important; height: 100% !important; object-fit: contain; image-rendering: pixelated; }
 .palette { font-size: 0.8rem; line-height: 1.8; }
 .palette .swatch { display: inline-block; width: 0.9rem; height: 0.9rem; margin: 0 0.2rem 0 0.6rem;
                    vertical-align: middle; border: 1px solid #8884; border-radius: 2px; }

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import torch
 
 from onediffusion import ModelLoadError, OneDiffusionPipeline
-from onediffusion.loading import PUBLISHED_MODEL, demo_checkpoint
+from onediffusion.loading import CACHE, MINI_MODEL, PUBLISHED_MODEL, demo_checkpoint
 
 logger = logging.getLogger("onediffusion.studio")
 
@@ -131,6 +131,8 @@ def _short_reason(err: Exception, offline: str | None) -> str:
 def _describe(name: str) -> str:
     if name == PUBLISHED_MODEL:
         return PUBLISHED_NOTE
+    if Path(name).expanduser().resolve() in (MINI_MODEL.resolve(), (CACHE / "tiny-random").resolve()):
+        return demo_checkpoint()[1]  # the demo model asked for by name: say what it is worth
     return "a model loaded from " + ("the Hugging Face hub." if _is_hub_id(name) else "a local folder.")
 
 

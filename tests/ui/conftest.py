@@ -61,7 +61,13 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="session")
 def app_url(tiny_model_dir) -> str:
-    """``python app.py --model <tiny checkpoint>`` on a free port, exactly as a user starts it."""
+    """``python app.py --model <tiny checkpoint>`` on a free port, exactly as a user starts it.
+
+    Set ONEDIFFUSION_TEST_URL to test an app already running (on a tiny checkpoint) instead.
+    """
+    if os.environ.get("ONEDIFFUSION_TEST_URL"):
+        yield os.environ["ONEDIFFUSION_TEST_URL"]
+        return
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "app.log"
     port = _free_port()

@@ -94,7 +94,7 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=3):
             with gr.Row():
                 shown = gr.Image(label="Condition, as the model saw it", type="pil", format="png", interactive=False,
-                                 elem_classes=["condition"], height=320)  # fmt: skip
+                                 elem_classes=["condition", "fit"], height=320)  # fmt: skip
                 gallery = gr.Gallery(label="Generated", format="png", columns=2, height=320, elem_id="control-gallery",
                                      elem_classes=["generated"], buttons=["download", "download_all", "fullscreen"])  # fmt: skip
             assembled = prompt_accordion()

@@ -39,8 +39,15 @@ def _novel_views(studio: Studio) -> None:
             gallery = gr.Gallery(label="Views", format="png", columns=4, height=300, elem_id="multiview-gallery",
                                  elem_classes=["generated"], buttons=["download", "download_all", "fullscreen"])  # fmt: skip
             with gr.Row():
-                gif = gr.Image(label="Turntable", type="filepath", format="gif", interactive=False, height=220)
-                archive = gr.File(label="All views and cameras (zip)", interactive=False)
+                gif = gr.Image(
+                    label="Turntable",
+                    type="filepath",
+                    format="gif",
+                    interactive=False,
+                    height=220,
+                    elem_classes=["generated", "fit"],
+                )
+                archive = gr.File(label="All views and cameras (zip)", interactive=False, elem_id="multiview-zip")
             assembled = prompt_accordion()
     gr.Examples([[example("scene_az000.png"), "a red cube, a blue sphere and a yellow ball on a round table"]],
                 inputs=[image, caption], label="Example")  # fmt: skip
@@ -74,7 +81,7 @@ def _camera_poses(studio: Studio) -> None:
 def build(studio: Studio) -> None:
     how_to(HOW_TO)
     with gr.Tabs():
-        with gr.Tab("Novel views", id="novel-views"):
+        with gr.Tab("Novel views", id="novel-views", elem_id="tab-novel-views"):
             _novel_views(studio)
-        with gr.Tab("Camera poses", id="camera-poses"):
+        with gr.Tab("Camera poses", id="camera-poses", elem_id="tab-camera-poses"):
             _camera_poses(studio)

@@ -57,12 +57,13 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=3):
             with gr.Row():
                 shown = gr.Image(label="Result", type="pil", format="png", interactive=False, height=320,
-                                 elem_classes=["generated"], elem_id="understand-result")  # fmt: skip
+                                 elem_classes=["generated", "fit"], elem_id="understand-result")  # fmt: skip
                 raw = gr.Image(label="Model output (raw)", type="pil", format="png", interactive=False, height=320,
-                               elem_classes=["generated"])  # fmt: skip
-            mesh = gr.Model3D(label="Depth as a 3D relief (drag to turn)", height=320, clear_color=(1, 1, 1, 1))
+                               elem_classes=["generated", "fit"])  # fmt: skip
+            mesh = gr.Model3D(label="Depth as a 3D relief (drag to turn)", height=320, clear_color=(1, 1, 1, 1),
+                              elem_id="understand-mesh")  # fmt: skip
             regions = gr.JSON(label="Regions found per class (boxes in pixels: x0, y0, x1, y1)", visible=False)
-            files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+            files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="understand-files")
             assembled = prompt_accordion()
     gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples")
     target.change(on_target, target, [labels, legend, mesh, regions], show_progress="hidden",

@@ -1,0 +1,169 @@
+"""A real headless Chromium on ``python app.py``: every tab opened, a generation run in each, the
+outputs checked on the page, screenshots saved to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+pytestmark = pytest.mark.browser
+WAIT_MS = 60_000  # a generation at 2 steps and 64 px takes about a second; page work is the rest
+expect.set_options(timeout=WAIT_MS)
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(app_url, wait_until="networkidle")
+    yield page
+    context.close()
+
+
+def open_tab(page: Page, name: str, tab_id: str) -> Locator:
+    page.get_by_role("tab", name=name, exact=True).click()
+    panel = page.locator(f"#tab-{tab_id}")
+    expect(panel).to_be_visible()
+    return panel
+
+
+def fast_settings(panel: Locator, steps: int = 2) -> None:
+    """Open the tab's Settings and set the step count (the slider's number box)."""
+    accordion = panel.get_by_role("button", name="Settings").first
+    steps_box = panel.locator(".steps input[type=number]").first
+    if not steps_box.is_visible():
+        accordion.click()
+    steps_box.fill(str(steps))
+    steps_box.press("Tab")
+
+
+def use_example(panel: Locator, row: int = 0) -> None:
+    """Click an example: a table row when it fills several inputs, a button when it fills one."""
+    panel.locator(f"[data-testid=dataset-cell-{row}-0], .gallery-item >> nth={row}").first.click()
+
+
+def click(panel: Locator, label: str) -> None:
+    panel.get_by_role("button", name=label, exact=True).first.click()
+
+
+def images_in(locator: Locator, count: int) -> None:
+    expect(locator.locator("img")).to_have_count(count)
+
+
+def shot(page: Page, screenshots, name: str) -> None:
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+
+def test_banner_names_the_model(page, tiny_model_dir):
+    banner = page.locator("#model-banner")
+    expect(banner).to_contain_text("Model in use:")
+    expect(banner).to_contain_text("native size 64 × 64 px")
+
+
+def test_text_to_image(page, screenshots):
+    panel = open_tab(page, "Text to image", "text-to-image")
+    panel.get_by_label("Prompt", exact=True).fill("a red cube on a table")
+    fast_settings(panel)
+    click(panel, "Generate")
+    gallery = panel.locator("#t2i-gallery")
+    images_in(gallery, 1)
+    expect(gallery).to_contain_text(re.compile(r"image 1 · seed \d+"))
+    seed = panel.locator(".seed input").first.input_value()
+    expect(gallery).to_contain_text(f"seed {seed}")  # the seed used is written back into the box
+    panel.get_by_role("button", name="Prompt sent to the model").click()
+    expect(panel.locator(".assembled-prompt textarea")).to_have_value("[[text2image]] a red cube on a table")
+    shot(page, screenshots, "1-text-to-image")
+
+
+def test_control(page, screenshots):
+    panel = open_tab(page, "Control", "control")
+    use_example(panel, 0)  # a depth map and its caption
+    expect(panel.locator("#control-condition img")).to_have_count(1)
+    fast_settings(panel)
+    click(panel, "Generate")
+    images_in(panel.locator("#control-gallery"), 1)
+    expect(panel.locator(".condition img").nth(1)).to_be_visible()  # the condition, beside the result
+    shot(page, screenshots, "2-control")
+
+
+def test_understanding_depth_with_mesh(page, screenshots):
+    panel = open_tab(page, "Understanding", "understanding")
+    use_example(panel, 0)
+    fast_settings(panel)
+    click(panel, "Estimate")
+    expect(panel.locator("#understand-result img")).to_have_count(1)
+    expect(panel.locator("#understand-mesh canvas")).to_have_count(1)
+    expect(panel.locator("#understand-files")).to_contain_text("depth_16bit")
+    shot(page, screenshots, "3-understanding")
+
+
+def test_identity(page, screenshots):
+    panel = open_tab(page, "Identity", "identity")
+    use_example(panel, 0)
+    fast_settings(panel)
+    click(panel, "Generate")
+    images_in(panel.locator("#identity-gallery"), 1)
+    panel.get_by_role("button", name="Prompt sent to the model").click()
+    expect(panel.locator(".assembled-prompt textarea")).to_have_value(
+        re.compile(r"^\[\[faceid\]\] \[\[img0\]\] .* \[\[img1\]\] .* \[\[img2\]\] ")
+    )
+    shot(page, screenshots, "4-identity")
+
+
+def test_multiview_novel_views(page, screenshots):
+    open_tab(page, "Multiview", "multiview")
+    panel = page.locator("#tab-novel-views")
+    expect(panel.locator("#camera-figure .js-plotly-plot")).to_have_count(1)  # cameras drawn before any run
+    use_example(panel, 0)
+    fast_settings(panel)
+    click(panel, "Generate")
+    gallery = panel.locator("#multiview-gallery")
+    images_in(gallery, 4)
+    expect(gallery).to_contain_text("your photo (condition)")
+    expect(panel.locator("#multiview-zip")).to_contain_text("multiview")
+    shot(page, screenshots, "5-multiview")
+
+
+def test_multiview_camera_poses(page, screenshots):
+    open_tab(page, "Multiview", "multiview")
+    page.get_by_role("tab", name="Camera poses", exact=True).click()
+    panel = page.locator("#tab-camera-poses")
+    use_example(panel, 0)
+    expect(panel.locator("#pose-photos img")).to_have_count(3)
+    fast_settings(panel)
+    click(panel, "Estimate cameras")
+    expect(panel.locator("#pose-figure .js-plotly-plot")).to_have_count(1)
+    expect(panel.locator("#pose-table")).to_contain_text("1.7")
+    shot(page, screenshots, "6-camera-poses")
+
+
+def test_slots(page, screenshots):
+    panel = open_tab(page, "Slots (advanced)", "slots")
+    panel.get_by_text("An image and its depth map, both generated").click()
+    fast_settings(panel)
+    click(panel, "Generate")
+    gallery = panel.locator("#slots-gallery")
+    images_in(gallery, 2)
+    expect(gallery).to_contain_text("slot 1 · generated")
+    shot(page, screenshots, "7-slots")
+
+
+def test_errors_are_plain_and_stop_frees_the_model(page, screenshots):
+    panel = open_tab(page, "Text to image", "text-to-image")
+    panel.get_by_label("Prompt", exact=True).fill("")
+    click(panel, "Generate")
+    expect(page.get_by_text("Describe the image to generate in the Prompt box first.")).to_be_visible()
+    shot(page, screenshots, "8-error")
+    panel.get_by_label("Prompt", exact=True).fill("a slow red cube")
+    fast_settings(panel, steps=200)
+    click(panel, "Generate")
+    expect(panel.locator("#t2i-gallery").get_by_text(re.compile(r"Denoising"))).to_be_visible()  # progress per step
+    shot(page, screenshots, "9-progress")
+    click(panel, "Stop")
+    fast_settings(panel, steps=2)
+    panel.get_by_label("Prompt", exact=True).fill("a quick blue cube")
+    click(panel, "Generate")
+    expect(panel.locator("#t2i-gallery")).to_contain_text(re.compile(r"image 1 · seed"), timeout=20_000)
