@@ -1,0 +1,97 @@
+"""The app's per-request overhead: the service's text-to-image endpoint against a bare pipeline call.
+
+    python -m benchmarks.app_overhead --json benchmarks/results-app-overhead.json
+
+Both run on the same pipeline object with the same settings (prompt, negative prompt, size,
+steps, guidance, seed), taking turns, several times; the overhead is the median of the
+endpoint over the median of the bare call, minus one. The endpoint is
+``ui.service.Studio.text_to_image``: input checks, the long-prompt check, the run lock and stop
+token, a callback per step, then PIL images for the gallery. The model is the tiny random
+checkpoint (written to a temporary folder) unless ``--model`` names another folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+
+from onediffusion import OneDiffusionPipeline
+from onediffusion.prompts import task_prompt
+from onediffusion.tiny import build_tiny_checkpoint
+
+from .measure import interleaved
+from .presets import CAPTION
+
+CONFIGS = {"native": (None, 50), "256px": (256, 20)}  # name: (side, steps); None = the model's native side
+
+
+def load(model: str | None) -> OneDiffusionPipeline:
+    folder = Path(model) if model else build_tiny_checkpoint(Path(tempfile.mkdtemp()) / "tiny")
+    pipe = OneDiffusionPipeline.from_pretrained(folder)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def contenders(studio, side: int, steps: int) -> dict:
+    """The bare call and the endpoint, doing the same work."""
+    pipe, negative = studio.pipe, studio.default_negative_prompt
+
+    def bare():
+        generator = torch.Generator("cpu").manual_seed(0)
+        return pipe(
+            prompt=task_prompt("text2image", CAPTION), height=side, width=side, num_inference_steps=steps,
+            guidance_scale=4.0, negative_prompt=negative or None, generator=generator, output_type="pil",
+        )  # fmt: skip
+
+    def app(progress=None):
+        return studio.text_to_image(CAPTION, None, f"{side}x{side}", steps, 4.0, 0, False, 1, progress=progress)
+
+    return {"bare pipeline": bare, "app endpoint": app}
+
+
+def measure(studio, side: int, steps: int, repeats: int) -> dict:
+    fns = contenders(studio, side, steps)
+    for fn in fns.values():
+        fn()  # warm-up: prompt encodings cached for both alike
+    times = interleaved(fns, repeats, torch.device("cpu"))
+    bare, app = times["bare pipeline"].median, times["app endpoint"].median
+    return {
+        "side": side,
+        "steps": steps,
+        "bare": times["bare pipeline"].as_dict(),
+        "app": times["app endpoint"].as_dict(),
+        "overhead": app / bare - 1,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="a model folder (default: the tiny random checkpoint)")
+    p.add_argument("--repeats", type=int, default=9)
+    p.add_argument("--configs", default=",".join(CONFIGS), help=f"from {sorted(CONFIGS)}")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    from ui.service import Studio  # the app is optional for the rest of the benchmarks
+
+    warnings.filterwarnings("ignore", category=UserWarning)
+    studio = Studio.for_pipeline(load(args.model))
+    report = {"model": args.model or "tiny random checkpoint", "threads": torch.get_num_threads(), "runs": {}}
+    print("| config | size | steps | bare median s | app median s | overhead |\n|---|---|---|---|---|---|")
+    for name in args.configs.split(","):
+        side, steps = CONFIGS[name]
+        r = measure(studio, side or studio.native_side, steps, args.repeats)
+        report["runs"][name] = r
+        print(f"| {name} | {r['side']} | {steps} | {r['bare']['median_s']:.3f} | {r['app']['median_s']:.3f} "
+              f"| {100 * r['overhead']:+.1f}% |")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()
