@@ -38,7 +38,7 @@ class Settings:
     def resolved_device(self) -> str:
         if self.device:
             return self.device
-        if torch.cuda.is_available():
+        if os.environ.get("SPACES_ZERO_GPU") or torch.cuda.is_available():  # ZeroGPU attaches CUDA per call
             return "cuda"
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return "mps"
@@ -50,7 +50,8 @@ class Settings:
                 raise ValueError(f"`dtype` must be one of {sorted(DTYPES)}, got {self.dtype!r}.")
             return DTYPES[self.dtype]
         if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            zero_gpu = bool(os.environ.get("SPACES_ZERO_GPU"))  # no GPU to ask until a call; theirs take bf16
+            return torch.bfloat16 if zero_gpu or torch.cuda.is_bf16_supported() else torch.float16
         return torch.float16 if device == "mps" else torch.float32
 
 

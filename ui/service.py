@@ -40,14 +40,15 @@ from .loader import ModelInfo, Settings, load_pipeline
 
 logger = logging.getLogger("onediffusion.studio")
 
-try:  # ZeroGPU on Hugging Face Spaces: a GPU is attached only while a decorated function runs
-    import spaces
 
-    gpu = spaces.GPU(duration=120)
-except ImportError:
-
-    def gpu(fn):
-        return fn
+def gpu_decorator(duration: int = 120) -> Callable[[Callable], Callable]:
+    """``spaces.GPU`` on Hugging Face ZeroGPU Spaces (a GPU is attached only while the decorated
+    function runs); elsewhere, where ``spaces`` is not installed, a decorator that changes nothing."""
+    try:
+        import spaces
+    except ImportError:
+        return lambda fn: fn
+    return spaces.GPU(duration=duration)
 
 
 # What each tab offers, keyed as the engine's task registry names them; values are what people read.
@@ -176,7 +177,7 @@ class Studio:
         self._run_lock = threading.Lock()
         self._runs_lock = threading.Lock()
         self._runs: dict[str | None, threading.Event] = {}  # the stop token of each session's run in flight
-        self._call_on_gpu = gpu(self._call_pipeline)
+        self._call_on_gpu = gpu_decorator()(self._call_pipeline)
 
     @classmethod
     def for_pipeline(cls, pipe, name: str = "test model", description: str = "a model for tests.") -> Studio:

@@ -141,6 +141,14 @@ def test_bad_input_is_a_plain_error_and_the_app_keeps_serving(client):
     assert gallery
 
 
+def test_uploads_over_the_limit_are_refused(client, tmp_path):
+    big = tmp_path / "huge.png"
+    big.write_bytes(b"\x89PNG" + bytes(26 * 1024 * 1024))  # 26 MB: over the app's 25 MB limit
+    with pytest.raises(Exception, match="(?i)(too large|exceed|size)"):
+        client.predict(handle_file(str(big)), "depth", NO_LABELS, "", **FAST, api_name="/understand")
+    assert client.predict(api_name="/model_info")["native_side"] == 64  # and the app is still up
+
+
 def test_a_cancelled_job_frees_the_model_at_once(client):
     job = client.submit("a cube", "", "64x64", 200, 4.0, 1, False, 1, api_name="/text_to_image")
     deadline = time.monotonic() + 60

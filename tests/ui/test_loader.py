@@ -61,6 +61,25 @@ def test_dtypes_follow_the_device():
         Settings(dtype="int8").resolved_dtype("cpu")
 
 
+def test_zero_gpu_spaces_get_cuda_and_the_gpu_decorator(monkeypatch):
+    import sys
+    from types import SimpleNamespace
+
+    from ui.service import gpu_decorator
+
+    def plain(x):
+        return x
+
+    assert gpu_decorator()(plain) is plain  # no `spaces` package here: nothing changes
+    seen = {}
+    fake = SimpleNamespace(GPU=lambda duration: lambda fn: seen.setdefault("wrapped", (fn, duration)))
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    gpu_decorator(60)(plain)
+    assert seen["wrapped"] == (plain, 60)
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert Settings().resolved_device() == "cuda" and str(Settings().resolved_dtype("cuda")) == "torch.bfloat16"
+
+
 def test_launcher_arguments(monkeypatch):
     monkeypatch.delenv("ONEDIFFUSION_MODEL", raising=False)
     args = app.parse_args([])
