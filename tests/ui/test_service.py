@@ -350,6 +350,10 @@ def test_a_cancelled_event_interrupts_the_pipeline(studio):
         gallery, _, _ = await studio.cancellable(studio.text_to_image)("a cube", "", "64x64", 1, 1.0, 1, False, 1)
         return time.monotonic() - started, gallery
 
-    waited, gallery = asyncio.run(cancel_mid_run())
+    result = {}  # on a thread of its own: a session-wide Playwright may own this thread's event loop
+    worker = threading.Thread(target=lambda: result.update(out=asyncio.run(cancel_mid_run())))
+    worker.start()
+    worker.join(120)
+    waited, gallery = result["out"]
     assert gallery[0][0].size == (64, 64) and len(seen) < 150
     assert waited < 20  # the next run did not wait for 200 steps
