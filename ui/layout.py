@@ -24,8 +24,8 @@ TABS = [
 ]
 
 CSS = """
-.banner { padding: 0.6rem 1rem; border-radius: 8px; background: #eef5ff; border: 1px solid #b9d3f5; }
-.banner.fallback { background: #fff4e5; border-color: #f0b25a; }
+.block.banner { padding: 0.6rem 1rem; border-radius: 8px; background: #eef5ff; border: 1px solid #b9d3f5; }
+.block.banner.fallback { background: #fff4e5; border-color: #f0b25a; }
 .condition { border: 2px solid #1f77b4 !important; border-radius: 8px; }
 .generated { border: 2px solid #ff7f0e !important; border-radius: 8px; }
 .how-to { opacity: 0.9; }

@@ -158,6 +158,8 @@ def load_pipeline(settings: Settings) -> tuple[OneDiffusionPipeline, ModelInfo]:
     hub_kwargs, offline = _hub_access(settings.model)
     logger.info("Loading %s on %s (%s)", settings.model, device, dtype)
     try:
+        if not _is_hub_id(settings.model) and not Path(settings.model).expanduser().exists():
+            raise ModelLoadError(f"there is no folder {settings.model} (and it is not a hub id like 'owner/name').")
         pipe = OneDiffusionPipeline.from_pretrained(settings.model, torch_dtype=dtype, **hub_kwargs)
     except (ModelLoadError, OSError, ValueError, RuntimeError) as err:
         reason = _short_reason(err, offline)

@@ -167,3 +167,31 @@ def test_errors_are_plain_and_stop_frees_the_model(page, screenshots):
     panel.get_by_label("Prompt", exact=True).fill("a quick blue cube")
     click(panel, "Generate")
     expect(panel.locator("#t2i-gallery")).to_contain_text(re.compile(r"image 1 · seed"), timeout=20_000)
+
+
+def test_inputs_follow_the_chosen_task(page, screenshots):
+    panel = open_tab(page, "Control", "control")
+    panel.get_by_label("Condition", exact=True).click()
+    page.get_by_role("option", name="Inpainting (paint a mask on the photo)").click()
+    expect(panel.get_by_text("Photo: paint over the region to fill in")).to_be_visible()
+    expect(panel.locator("#control-condition")).to_be_hidden()
+    panel.get_by_label("Condition", exact=True).click()
+    page.get_by_role("option", name="Instruction editing").click()
+    expect(panel.get_by_label("Instruction", exact=True)).to_be_visible()
+    expect(panel.locator("#control-condition")).to_be_visible()
+
+    open_tab(page, "Multiview", "multiview")
+    page.get_by_role("tab", name="Novel views", exact=True).click()
+    views = page.locator("#tab-novel-views")
+    views.get_by_label("Camera preset", exact=True).click()
+    page.get_by_role("option", name="Orbit: 6 views around the object").click()
+    expect(views.locator("#camera-table")).to_contain_text("300")
+    labels = "() => document.querySelector('#camera-figure .js-plotly-plot').data.find(t => t.name === 'labels').text"
+    page.wait_for_function(f"({labels})().length === 6")  # the 3D view follows the table
+    shot(page, screenshots, "10-camera-preset")
+
+    panel = open_tab(page, "Identity", "identity")
+    panel.get_by_label("Subject-driven: the same object in a new scene").check()
+    expect(panel.get_by_label("Subject name (e.g. 'robot')")).to_be_visible()
+    expect(panel.locator("#reference-2")).to_be_hidden()
+    expect(panel.locator("#reference-1")).to_be_visible()

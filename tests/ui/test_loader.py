@@ -30,9 +30,18 @@ def test_a_missing_folder_falls_back_to_the_demo_model(tmp_path):
     pipe, info = load_pipeline(Settings(model=str(tmp_path / "nothing-here"), device="cpu"))
     folder, description = demo_checkpoint()
     assert info.is_fallback and info.name == str(folder) and info.description == description
-    assert "neither a model folder nor a hub id" in info.fallback_reason
+    assert (
+        info.fallback_reason
+        == f"there is no folder {tmp_path / 'nothing-here'} (and it is not a hub id like 'owner/name')."
+    )
     banner = info.banner()
     assert banner.startswith(f"⚠️ **Could not load `{tmp_path / 'nothing-here'}`**") and description in banner
+
+
+@pytest.mark.parametrize("name", ["/nonexistent", "./missing", "~/nowhere/model"])
+def test_paths_that_look_like_hub_ids_are_not_sent_to_the_hub(name):
+    _, info = load_pipeline(Settings(model=name, device="cpu"))
+    assert info.fallback_reason.startswith(f"there is no folder {name}")
 
 
 def test_offline_hub_ids_fall_back_at_once(monkeypatch):

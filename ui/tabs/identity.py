@@ -35,7 +35,7 @@ def build(studio: Studio) -> None:
     references, columns = [], []
     with gr.Row():
         for i in range(1, 5):
-            with gr.Column(min_width=160, visible=True) as column:
+            with gr.Column(min_width=160, elem_id=f"reference-{i}") as column:
                 photo = gr.Image(
                     label=f"Reference photo {i}", type="pil", format="png", height=200, elem_classes=["condition"]
                 )
