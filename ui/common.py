@@ -115,21 +115,12 @@ def palette_legend(visible: bool = True) -> gr.HTML:
     return gr.HTML(f'<div class="palette">{swatches}</div>', visible=visible)
 
 
-def wire_run(
-    studio: Studio,
-    triggers: gr.Button | Sequence,
-    stop: gr.Button,
-    fn: Callable,
-    inputs: list,
-    outputs: list,
-    api_name: str,
-):
-    """Run ``fn`` on the shared GPU queue when any trigger fires; Stop cancels the event and interrupts
-    the pipeline after its current step."""
-    buttons = triggers if isinstance(triggers, Sequence) else [triggers]
-    event = gr.on(
-        [b.click if isinstance(b, gr.Button) else b.submit for b in buttons], studio.cancellable(fn), inputs, outputs,
-        api_name=api_name, concurrency_id=GPU_QUEUE, concurrency_limit=1, scroll_to_output=True,
+def wire_run(studio: Studio, run: gr.Button, stop: gr.Button, fn: Callable, inputs: list, outputs: list, api_name: str):
+    """Run ``fn`` on the shared GPU queue when ``run`` is clicked; Stop cancels the event, which
+    interrupts the pipeline after its current step (see ``Studio.cancellable``)."""
+    event = run.click(
+        studio.cancellable(fn), inputs, outputs, api_name=api_name, concurrency_id=GPU_QUEUE,
+        concurrency_limit=1, scroll_to_output=True,
     )  # fmt: skip
     stop.click(studio.cancel, None, None, cancels=[event], **CHEAP)
     return event

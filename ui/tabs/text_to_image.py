@@ -7,7 +7,7 @@ import gradio as gr
 from ..common import how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
-HOW_TO = """**Describe the image, then press Generate** (or Enter). Long, detailed captions work best: the
+HOW_TO = """**Describe the image, then press Generate.** Long, detailed captions work best: the
 authors write 100-150 words covering subject, setting, lighting and style. Tick *Random seed* off to
 reproduce a result: the seed used is written back into the Seed box. Bigger sizes are in *Settings*."""
 
@@ -35,6 +35,6 @@ def build(studio: Studio) -> None:
                                  buttons=["download", "download_all", "fullscreen"])  # fmt: skip
             assembled = prompt_accordion()
     gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
-    wire_run(studio, [run, prompt], stop, studio.text_to_image, [prompt, *settings.inputs()],
+    wire_run(studio, run, stop, studio.text_to_image, [prompt, *settings.inputs()],
              [gallery, settings.seed, assembled], "text_to_image")  # fmt: skip
     live([prompt], studio.text_to_image_prompt, [prompt], assembled)
