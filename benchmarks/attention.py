@@ -67,15 +67,18 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--flex", action="store_true", help="also compiled FlexAttention (slow to compile on CPU)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     blocks = [float(x) for x in args.block_mib.split(",")]
     report = {}
     for text in args.shapes.split(","):
         rows = bench_shape(parse_shape(text), DTYPES[args.dtype], torch.device(args.device), blocks, args.flex,
                            args.repeats)  # fmt: skip
         report[text] = rows
-        print(f"\n{text} ({args.dtype}, {args.device}, median of {args.repeats})")
+        print(f"\n{text} ({args.dtype}, {args.device}, {torch.get_num_threads()} threads, median of {args.repeats})")
         print("| kernel | median ms | min ms | vs math | first call s | rel err |\n|---|---|---|---|---|---|")
         for name, r in rows.items():
             print(f"| {name} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['speedup_vs_math']:.2f} "

@@ -7,9 +7,9 @@ path is written here, in three interchangeable backends that compute the same ma
 - ``"math"``: the plain way, the full (B, H, L, L) score matrix materialised; the stand-in for
   the authors' path and the reference the others are checked against.
 - ``"chunked"``: the same maths one block of scores at a time, in place in one reused buffer
-  (GEMM with the scale folded in, ``tanh_``, ``mul_``, softmax written over itself, GEMM). The
-  block is sized to stay in a core's cache, so peak memory no longer grows with L^2 and the
-  elementwise passes run from cache instead of faulting in fresh pages. The default on CPU,
+  (GEMM with the scale folded in, ``tanh_``, ``mul_``, softmax written over itself, GEMM). Peak
+  memory no longer grows with L^2, and the elementwise passes stop faulting in fresh pages for
+  every temporary. The default on CPU,
   several times faster there than ``"math"`` (see benchmarks/RESULTS.md).
 - ``"flex"``: PyTorch's FlexAttention with a tanh score modifier, compiled; the default on CUDA.
   Its Triton kernel rounds the head dimension up to a power of two internally (72 -> 128), so
@@ -30,10 +30,12 @@ import torch.nn.functional as F
 
 SOFT_CAP = 30.0
 ATTENTION_BACKENDS = ("auto", "math", "chunked", "flex")
-# Bytes of scores per block in "chunked": about one core's L2 cache. Measured on a 2-core Xeon
-# (2 MB L2 per core): 1-4 MB blocks are fastest; much smaller ones pay Python overhead per block,
-# much larger ones spill to memory (benchmarks/RESULTS.md, "block size").
-BLOCK_BYTES = 4 << 20
+# Bytes of scores per block in "chunked". What makes "math" slow on CPU is faulting in fresh
+# pages for every L x L temporary, not cache misses: with one thread any block from 1 MiB up runs
+# at the same speed. With two threads every op is a fork/join of both cores, and when other
+# processes hold a core, small blocks (many ops) stall: 1 MiB blocks were then slower than "math",
+# 64 MiB blocks 3.8x faster. 64 MiB stays negligible next to the model (benchmarks/RESULTS.md).
+BLOCK_BYTES = 64 << 20
 _flex_failure: str | None = None  # why compiled FlexAttention failed here, if it did
 
 
@@ -66,7 +68,7 @@ def _differentiable_blocks(q, k, v, cap: float, block_bytes: int) -> torch.Tenso
 def chunked_attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cap: float = SOFT_CAP, block_bytes: int | None = None
 ) -> torch.Tensor:
-    """The same maths as :func:`math_attention`, one cache-sized block of scores at a time, in place.
+    """The same maths as :func:`math_attention`, one block of scores at a time, in place.
 
     q: (B, H, L, d); k, v: (B, H, S, d) -> (B, H, L, d). Peak extra memory: one block of
     ``block_bytes`` (default :data:`BLOCK_BYTES`) instead of B*H*L*S scores.
