@@ -133,6 +133,8 @@ def flex_attention(
     if _flex_failure is None:
         try:
             return _compiled_flex()(q, k, v, score_mod=score_mod, scale=scale)
+        except torch.OutOfMemoryError:
+            raise  # not a compiler problem: the caller should hear of it
         except Exception as err:  # any compiler or driver failure: stay correct, just slower
             _flex_failure = f"{type(err).__name__}: {err}"
             warnings.warn(f"Compiled FlexAttention failed; using 'chunked' attention: {_flex_failure}", stacklevel=2)

@@ -136,3 +136,17 @@ def test_compiled_flex_on_cuda(d):
     assert A.flex_failure() is None
     qb, kb, vb = (t.bfloat16() for t in (q, k, v))
     assert rel(A.flex_attention(qb, kb, vb), exact(q, k, v).cuda()) < 2e-2
+
+
+def test_flex_out_of_memory_is_not_swallowed(monkeypatch):
+    def out_of_memory():
+        def call(*args, **kwargs):
+            raise torch.OutOfMemoryError("CUDA out of memory")
+
+        return call
+
+    monkeypatch.setattr(A, "_compiled_flex", out_of_memory)
+    monkeypatch.setattr(A, "_flex_failure", None)
+    with pytest.raises(torch.OutOfMemoryError):
+        A.flex_attention(*qkv((1, 1, 4, 6)))
+    assert A.flex_failure() is None
