@@ -32,8 +32,9 @@ def resolve_folder(name_or_path: str | os.PathLike, **hub_kwargs) -> Path:
         if missing:
             raise ModelLoadError(f"{path} is not a OneDiffusion folder: it lacks {', '.join(missing)}/.")
         return path
-    if path.exists() or str(name_or_path).count("/") != 1:
-        raise ModelLoadError(f"{name_or_path!r} is neither a model folder nor a hub id like 'owner/name'.")
+    text = str(name_or_path)
+    if path.exists() or text.startswith(("/", ".", "~")) or text.count("/") != 1:
+        raise ModelLoadError(f"No model folder at {text!r} (and it is not a hub id like 'owner/name').")
     from huggingface_hub import snapshot_download
 
     patterns = [f"{s}/*" for s in SUBFOLDERS]

@@ -194,10 +194,10 @@ class OneDiffusionPipeline(DiffusionPipeline):
 
     def _encode_texts(self, texts: list[str], device, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
         """T5 states (float32) and masks for texts, padded to ``max_length``; cached per text."""
+        for text in dict.fromkeys(texts):  # every call, cached or not: the user should hear it each time
+            self._warn_truncated(text, max_length)
         missing = [t for t in dict.fromkeys(texts) if (t, max_length) not in self._prompt_cache]
         if missing:
-            for text in missing:
-                self._warn_truncated(text, max_length)
             tokens = self.tokenizer(
                 missing, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
             )

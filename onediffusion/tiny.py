@@ -22,7 +22,7 @@ from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
 from .model import NextDiT
-from .prompts import PALETTE, TASK_TOKENS
+from .prompts import DEFAULT_NEGATIVE_PROMPT, PALETTE, TASK_TOKENS
 
 SCHEDULER_CONFIG = {
     "base_image_seq_len": 256, "base_shift": 0.5, "max_image_seq_len": 4096, "max_shift": 1.15,
@@ -51,7 +51,7 @@ _CORPUS = [
     "a photo of a dog running on the beach at sunset", "an astronaut riding a horse on the moon",
     "make the sky purple", "remove the car", "a man with glasses and a beard", "three views of a toy robot",
 ] + [f"{token} {name} mask boundingbox item img0 img1 img2 img3 {hex_code}" for token in TASK_TOKENS.values()
-     for hex_code, name in PALETTE[:4]]  # fmt: skip
+     for hex_code, name in PALETTE[:4]] + [DEFAULT_NEGATIVE_PROMPT]  # fmt: skip
 
 
 def train_tokenizer(

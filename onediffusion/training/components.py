@@ -35,12 +35,12 @@ def build_text_encoder(vocab_size: int, seed: int) -> T5EncoderModel:
     return T5EncoderModel(T5Config(vocab_size=vocab_size, **MINI_T5)).eval()
 
 
-def train_vae(images: np.ndarray, steps: int, seed: int, batch: int = 48, log=print) -> AutoencoderKL:
+def train_vae(images: np.ndarray, steps: int, seed: int, batch: int = 16, lr: float = 1e-3, log=print) -> AutoencoderKL:
     """Fit the VAE to (n, H, W, 3) uint8 images: L1 + MSE reconstruction, a light KL term; then
     set ``scaling_factor`` so that scaled latents have unit standard deviation."""
     torch.manual_seed(seed)
     vae = AutoencoderKL(**MINI_VAE).to(memory_format=torch.channels_last)  # faster convolutions on CPU
-    opt = torch.optim.AdamW(vae.parameters(), lr=2e-3, weight_decay=0.0)
+    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * s / steps))
     )

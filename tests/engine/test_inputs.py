@@ -175,3 +175,18 @@ def test_tiny_tokenizer_was_trained_on_real_words(tiny_pipe):
     ids = tiny_pipe.tokenizer("a red cube on a wooden table").input_ids
     assert ids[-1] == 1 and 2 not in ids  # ends with </s>, no unknown pieces
     assert tiny_pipe.tokenizer.decode(ids, skip_special_tokens=True) == "a red cube on a wooden table"
+
+
+def test_tiny_tokenizer_reads_the_default_negative_prompt_within_the_limit(tiny_pipe):
+    from onediffusion import DEFAULT_NEGATIVE_PROMPT
+
+    assert len(tiny_pipe.tokenizer(DEFAULT_NEGATIVE_PROMPT).input_ids) < 300
+
+
+@pytest.mark.parametrize("path", ["/nonexistent", "./missing", "~/nowhere/at/all"])
+def test_missing_local_folders_are_not_sent_to_the_hub(path):
+    from onediffusion import ModelLoadError
+    from onediffusion.loading import resolve_folder
+
+    with pytest.raises(ModelLoadError, match="No model folder"):
+        resolve_folder(path)
