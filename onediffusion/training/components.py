@@ -20,7 +20,7 @@ MINI_T5 = {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads":
 MINI_VAE = {
     "in_channels": 3, "out_channels": 3, "latent_channels": 16, "block_out_channels": (16, 32, 64),
     "down_block_types": ("DownEncoderBlock2D",) * 3, "up_block_types": ("UpDecoderBlock2D",) * 3,
-    "layers_per_block": 1, "norm_num_groups": 16, "sample_size": 32, "mid_block_add_attention": False,
+    "layers_per_block": 1, "norm_num_groups": 4, "sample_size": 32, "mid_block_add_attention": False,
     "use_quant_conv": False, "use_post_quant_conv": False, "scaling_factor": 1.0, "shift_factor": 0.0,
 }  # fmt: skip
 SPECIAL_PIECES = [*TASK_TOKENS.values(), "[[img0]]", "[[img1]]", "[[img2]]", "[[img3]]"]
@@ -33,6 +33,13 @@ def build_tokenizer(folder: Path, prompts: list[str], vocab_size: int = 400):
 def build_text_encoder(vocab_size: int, seed: int) -> T5EncoderModel:
     torch.manual_seed(seed)
     return T5EncoderModel(T5Config(vocab_size=vocab_size, **MINI_T5)).eval()
+
+
+def object_weights(x: torch.Tensor, boost: float = 4.0) -> torch.Tensor:
+    """Per-pixel loss weights (B, 1, H, W): saturated pixels (the objects, their masks and boxes)
+    count ``1 + boost`` times, so grey floor and sky do not drown the colours out."""
+    saturation = x.amax(1, keepdim=True) - x.amin(1, keepdim=True)  # in [-1, 1] units: 0 for grey
+    return 1.0 + boost * (saturation > 0.5).float()
 
 
 def train_vae(images: np.ndarray, steps: int, seed: int, batch: int = 16, lr: float = 1e-3, log=print) -> AutoencoderKL:
@@ -52,11 +59,11 @@ def train_vae(images: np.ndarray, steps: int, seed: int, batch: int = 16, lr: fl
         x = x.contiguous(memory_format=torch.channels_last)
         post = vae.encode(x).latent_dist
         rec = vae.decode(post.sample(gen)).sample
-        loss = (rec - x).abs().mean() + (rec - x).pow(2).mean() + 1e-6 * post.kl().mean()
+        loss = (object_weights(x) * ((rec - x).abs() + (rec - x).pow(2))).mean() + 1e-6 * post.kl().mean()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         opt.step(), opt.zero_grad(), sched.step()
-        if step % 100 == 0 or step == steps - 1:
+        if step % 250 == 0 or step == steps - 1:
             log(f"vae step {step}/{steps} loss {loss.item():.4f} ({time.time() - start:.0f}s)")
     vae = vae.to(memory_format=torch.contiguous_format).eval()
     with torch.no_grad():
