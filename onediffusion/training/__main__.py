@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = {
         "name": "OneDiffusion-Mini", "description": DESCRIPTION, "image_side": IMAGE_SIZE, "negative_prompt": "",
         "num_inference_steps": 30, "guidance_scale": 3.0, "tasks": sorted(TRAIN_TASKS),
+        "camera": {"distance": 2.1, "elevation": 25.0, "focal_length": 1.3887},
         "command": "python -m onediffusion.training " + " ".join(argv if argv is not None else sys.argv[1:]),
         "config": {**asdict(config), "scenes": args.scenes, "vae_steps": args.vae_steps},
     }  # fmt: skip
