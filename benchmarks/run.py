@@ -83,6 +83,8 @@ def worker_args(args: argparse.Namespace, size: str, case: str) -> list[str]:
         out += ["--threads", str(args.threads)]
     if args.compile:
         out += ["--compile", args.compile]
+    if args.compile_mode:
+        out += ["--compile-mode", args.compile_mode]
     if args.offload and args.device.startswith("cuda") and case == "t2i1024":
         out += ["--offload"]
     return out
@@ -157,6 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--step-repeats", type=int, help="timed transformer steps per backend (CPU 5, CUDA 10)")
     p.add_argument("--ours", default="auto", help="our attention backend (default: auto)")
     p.add_argument("--compile", choices=("blocks", "full"), help="torch.compile the transformer")
+    p.add_argument("--compile-mode", help="torch.compile mode, e.g. max-autotune-no-cudagraphs")
     p.add_argument("--offload", action="store_true", help="CUDA: also one t2i1024 request with model CPU offload")
     p.add_argument("--threads", type=int, help="torch CPU threads in the workers")
     p.add_argument("--no-memory", action="store_true", help="CPU: skip the peak-RSS processes")

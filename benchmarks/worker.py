@@ -43,6 +43,7 @@ class CaseConfig:
     ours: str = "auto"
     reference: str = "math"
     compile: str | None = None
+    compile_mode: str | None = None  # torch.compile's mode, e.g. "max-autotune-no-cudagraphs"
     offload: bool = False
     memory_only: str | None = None  # a backend: run it once and report this process's peak RSS
 
@@ -231,8 +232,9 @@ def measure_case(cfg: CaseConfig) -> dict:
         first_request_s, inputs = capture_step_inputs(pipe, kwargs)
     compile_s = None
     if cfg.compile:
-        compile_transformer(pipe, cfg.compile)
-        compile_s, _ = timed(lambda: pipe.transformer(**inputs), device)
+        compile_transformer(pipe, cfg.compile, **({"mode": cfg.compile_mode} if cfg.compile_mode else {}))
+        with torch.no_grad():  # as the pipeline calls it: a graph traced with grad would be traced again
+            compile_s, _ = timed(lambda: pipe.transformer(**inputs), device)
     result = {
         "config": asdict(cfg),
         "ours_backend": resolve_backend(cfg.ours, device),
@@ -268,6 +270,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[CaseConfig, str]:
     p.add_argument("--ours", default="auto")
     p.add_argument("--reference", default="math")
     p.add_argument("--compile", choices=COMPILE_MODES, default=None)
+    p.add_argument("--compile-mode", default=None)
     p.add_argument("--offload", action="store_true")
     p.add_argument("--memory-only", default=None, metavar="BACKEND")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
