@@ -3,6 +3,8 @@ accordion, label and camera tables, and the one helper that wires a GPU run with
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +12,6 @@ from pathlib import Path
 import gradio as gr
 
 from onediffusion import PALETTE
-from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 from .inputs import MAX_GUIDANCE, MAX_IMAGES, MAX_SEED, MAX_STEPS
 from .service import Studio
@@ -21,13 +22,25 @@ CHEAP = {"concurrency_limit": None, "show_progress": "hidden", "api_visibility":
 LABEL_HEADERS = ["class", "colour"]
 
 
+REFERENCED_EXAMPLES: set[str] = set()  # every example file a tab names, for the test that they all exist
+
+
 def example(name: str) -> str:
     """Path of one of the app's own example files (the only files it serves from disk)."""
+    REFERENCED_EXAMPLES.add(name)
     return str(EXAMPLES_DIR / name)
 
 
-def how_to(text: str) -> gr.Markdown:
-    return gr.Markdown(text, elem_classes=["how-to"])
+@functools.cache
+def example_text() -> dict:
+    """The captions, class rows, instructions and cameras that go with the example images, as
+    ``assets/make_examples.py`` wrote them beside the images (``examples.json``)."""
+    return json.loads((EXAMPLES_DIR / "examples.json").read_text())
+
+
+def how_to(text: str, note: str = "") -> gr.Markdown:
+    """A tab's how-to; ``note`` adds what the loaded model was not trained for (``Studio.untrained_note``)."""
+    return gr.Markdown(text + note, elem_classes=["how-to"])
 
 
 @dataclass
@@ -53,12 +66,13 @@ def sampling(
     sizes: list | None = None,
     size_value: str | None = None,
     many: bool = True,
-    guidance: float = DEFAULT_GUIDANCE,
 ) -> Sampling:
-    """Seed row, then an accordion with steps, guidance, size, negative prompt and image count.
+    """Seed row, then an accordion with steps, guidance, size, negative prompt and image count; steps
+    and guidance start at the model's defaults.
 
     ``negative`` None leaves the negative prompt out; ``sizes`` None leaves the size out.
     """
+    defaults = studio.defaults
     with gr.Row(equal_height=True):
         seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=3, elem_classes=["seed"],
                          info="The seed used is written back here after each run.")  # fmt: skip
@@ -66,10 +80,10 @@ def sampling(
                                 elem_classes=["random-seed"])  # fmt: skip
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            steps = gr.Slider(1, MAX_STEPS, DEFAULT_STEPS, step=1, label="Steps", elem_classes=["steps"],
-                              info="50 recommended; fewer is faster.")  # fmt: skip
-            guidance_ = gr.Slider(0, MAX_GUIDANCE, guidance, step=0.1, label="Guidance",
-                                  info="How strictly to follow the prompt (4 recommended, 3-3.5 for editing).")  # fmt: skip
+            steps = gr.Slider(1, MAX_STEPS, defaults.steps, step=1, label="Steps", elem_classes=["steps"],
+                              info=defaults.steps_hint())  # fmt: skip
+            guidance_ = gr.Slider(0, MAX_GUIDANCE, defaults.guidance, step=0.1, label="Guidance",
+                                  info=defaults.guidance_hint())  # fmt: skip
         size = None
         if sizes is not None:
             size = gr.Dropdown(sizes, value=size_value or sizes[0][1], label="Size (width × height)", elem_classes=["size"],

@@ -43,7 +43,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
     info = studio.info
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
-        gr.Markdown(info.banner(), elem_id="model-banner",
+        gr.Markdown(studio.banner(), elem_id="model-banner",
                     elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"])  # fmt: skip
         with gr.Tabs():
             for title, tab_id, module in TABS:

@@ -34,6 +34,7 @@ from onediffusion.tasks import LABELLED, TaskSpec
 from . import camera_presets as cams
 from . import inputs
 from . import outputs as out
+from .defaults import ModelDefaults
 from .figures import camera_figure
 from .inputs import InputError
 from .loader import ModelInfo, Settings, load_pipeline
@@ -62,6 +63,17 @@ UNDERSTANDING_TARGETS = {
     "semanticmap": "Segmentation (class and colour rows)", "boundingbox": "Bounding boxes (class and colour rows)",
 }  # fmt: skip
 LABELLED_CONDITIONS = tuple(LABELLED)
+# The engine task behind each option of each tab (keyed by the tab's title): what a model's ``tasks`` list
+# is checked against, to say which options it was not trained for.
+_RESTORATION = {"inpainting": "inpainting", "deblurring": "deblurring", "editing": "editing"}
+TAB_TASKS: dict[str, dict[str, str]] = {
+    "Text to image": {"text to image": "text2image"},
+    "Control": {label.split(" (")[0]: _RESTORATION.get(key, f"{key}2image") for key, label in CONTROL_CONDITIONS.items()},
+    "Understanding": {label.split(" (")[0]: f"image2{key}" for key, label in UNDERSTANDING_TARGETS.items()},
+    "Identity": {"identity": "identity", "subject-driven": "subject_driven"},
+    "Multiview": {"novel views of a photo": "image2multiview", "novel views from a caption": "text2multiview",
+                  "camera poses": "camera_estimation"},
+}  # fmt: skip
 SLOT_HEADERS = ["kind", "role", "image #", "azimuth (°)", "elevation (°)", "distance"]
 STOPPED = "Stopped before the end: nothing was generated."
 _STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("onediffusion_stop", default=None)
@@ -222,18 +234,60 @@ class Studio:
         return first + choices
 
     @functools.cached_property
+    def defaults(self) -> ModelDefaults:
+        """What the model's studio.json asks for (steps, guidance, negative prompt, camera, trained
+        tasks), the published model's values where it says nothing."""
+        return ModelDefaults.from_studio(getattr(self.pipe, "studio", None))
+
+    @functools.cached_property
     def default_negative_prompt(self) -> str:
-        """The authors' negative prompt, unless this model's tokenizer reads it as more than the 300
-        tokens it can take (tiny demo tokenizers do): then none, rather than a warning on every run."""
+        """The model's own negative prompt if it names one; else the authors', unless this model's
+        tokenizer reads it as more than the 300 tokens it can take (tiny demo tokenizers do): then none,
+        rather than a warning on every run."""
+        if self.defaults.negative_prompt is not None:
+            return self.defaults.negative_prompt
         return DEFAULT_NEGATIVE_PROMPT if self._token_count(DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
 
     def _token_count(self, text: str) -> int:
         return len(self.pipe.tokenizer(text, add_special_tokens=True).input_ids)
 
-    def _options(self, steps, guidance, seed, randomize_seed, negative_prompt=None, size=None, num_images=1):
-        """Checked run options; a negative prompt of None means the model's default one."""
+    def _options(self, steps, guidance, seed, randomize_seed, negative_prompt=None, size=None, num_images=1,
+                 task: str | None = None) -> RunOptions:  # fmt: skip
+        """Checked run options; None for the negative prompt, steps or guidance means the model's default
+        (for ``task``: editing may have its own guidance)."""
         negative = self.default_negative_prompt if negative_prompt is None else negative_prompt
+        steps = self.defaults.steps if steps is None else steps
+        guidance = self.defaults.guidance_for(task) if guidance is None else guidance
         return RunOptions.parse(steps, guidance, seed, randomize_seed, negative, size, num_images)
+
+    def untrained(self, tab: str) -> list[str]:
+        """The options of ``tab`` (a title in ``TAB_TASKS``) that the model's ``tasks`` list leaves out."""
+        return [name for name, task in TAB_TASKS.get(tab, {}).items() if not self.defaults.trained_for(task)]
+
+    def untrained_note(self, tab: str) -> str:
+        """A how-to line naming the options of ``tab`` this model was not trained for ("" when none)."""
+        names = self.untrained(tab)
+        if not names:
+            return ""
+        return f"\n\n⚠️ **Not trained for {', '.join(names)}**: this model gives noise there."
+
+    def banner(self) -> str:
+        """The model banner, plus the options the model was not trained for, tab by tab."""
+        missing = [f"{tab}: {', '.join(names)}" for tab in TAB_TASKS if (names := self.untrained(tab))]
+        note = f"  \nNot trained for (expect noise): {'; '.join(missing)}." if missing else ""
+        return self.info.banner() + note
+
+    def camera_preset_names(self) -> list[str]:
+        return list(cams.presets(self.defaults.camera))
+
+    def default_camera_rows(self) -> list[list[float]]:
+        return cams.preset_rows(cams.DEFAULT_PRESET, self.defaults.camera)
+
+    def _views(self, rows, least: int = 1) -> list[cams.Row]:
+        return cams.rows_to_views(rows, least, distance=self.defaults.camera.distance)
+
+    def _cameras(self, views: Sequence[cams.Row]) -> list[Camera]:
+        return cams.views_to_cameras(views, self.defaults.camera.focal_length)
 
     def default_size(self) -> str:
         return f"{self.native_side}x{self.native_side}"
@@ -362,8 +416,8 @@ class Studio:
         prompt: str,
         negative_prompt: str | None = None,
         size: str = "auto",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
         seed: int = 0,
         randomize_seed: bool = True,
         num_images: int = 1,
@@ -405,7 +459,7 @@ class Studio:
         condition: str,
         photo,
         labels=None,
-        steps: int = DEFAULT_STEPS,
+        steps: int | None = None,
         seed: int = 0,
         progress=PROGRESS,
         request: gr.Request | None = None,
@@ -421,7 +475,7 @@ class Studio:
             return image
         if condition not in UNDERSTANDING_TARGETS:
             raise InputError(f"Pick a condition from the list; {condition!r} is not one.")
-        options = RunOptions.parse(steps, DEFAULT_GUIDANCE, seed, False)
+        options = self._options(steps, None, seed, False, negative_prompt="")
         return self._estimate(image, condition, inputs.labels(labels), "", options, progress, request).images[0]
 
     @endpoint
@@ -434,8 +488,8 @@ class Studio:
         labels=None,
         negative_prompt: str | None = None,
         size: str = "auto",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
         seed: int = 0,
         randomize_seed: bool = True,
         num_images: int = 1,
@@ -450,7 +504,7 @@ class Studio:
         else:
             image, mask = inputs.image(condition_image, "condition image"), None
         spec = self._control_spec(condition, image, mask, caption or "", inputs.labels(labels))
-        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images, condition)
         run = self.generate(spec, options, progress, _session(request))
         shown = center_crop_resize(spec.views[1].image, run.height, run.width)
         captions = [f"generated {i + 1} · seed {run.seed}" for i in range(len(run.images))]
@@ -477,8 +531,8 @@ class Studio:
         target: str = "depth",
         labels=None,
         caption: str = "",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
         seed: int = 0,
         randomize_seed: bool = True,
         progress=PROGRESS,
@@ -491,7 +545,7 @@ class Studio:
         label_list = inputs.labels(labels)
         if target in LABELLED_CONDITIONS and not label_list:
             raise InputError("Name at least one class in the class-and-colour table (e.g. 'sky', 'person').")
-        options = RunOptions.parse(steps, guidance, seed, randomize_seed)
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt="")
         run = self._estimate(image, target, label_list, caption, options, progress, request)
         photo_used = center_crop_resize(image, run.height, run.width)
         folder = out.run_folder()
@@ -561,8 +615,8 @@ class Studio:
         subject_name: str = "",
         negative_prompt: str | None = None,
         size: str = "auto",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
         seed: int = 0,
         randomize_seed: bool = True,
         num_images: int = 1,
@@ -597,17 +651,17 @@ class Studio:
     @endpoint
     def camera_preset(self, preset: str) -> list[list[float]]:
         """The camera table rows of a named preset (see ``ui.camera_presets.PRESETS``)."""
-        return cams.preset_rows(preset)
+        return cams.preset_rows(preset, self.defaults.camera)
 
     @endpoint
     def camera_preview(self, cameras, image=None):
         """The 3D figure of a camera table; the first view is drawn as given (blue) when a photo is
         given (only whether ``image`` is set matters)."""
-        views = cams.rows_to_views(cameras)
+        views = self._views(cameras)
         from_image = image is not None and image is not False
         roles = ["condition" if from_image and i == 0 else "generated" for i in range(len(views))]
         names = [f"view {i + 1}" for i in range(len(views))]
-        return camera_figure(cams.views_to_cameras(views), names, roles)
+        return camera_figure(self._cameras(views), names, roles)
 
     @endpoint
     def multiview(
@@ -617,8 +671,8 @@ class Studio:
         cameras=None,
         negative_prompt: str | None = None,
         size: str = "auto",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
         seed: int = 0,
         randomize_seed: bool = True,
         progress=PROGRESS,
@@ -629,9 +683,9 @@ class Studio:
         ``caption``. Returns (gallery of all views, turntable GIF, zip of the run, 3D camera figure,
         seed used, assembled prompt)."""
         photo = inputs.image(image, "photo", required=False)
-        views = cams.rows_to_views(cameras if cameras is not None else cams.preset_rows(cams.DEFAULT_PRESET),
-                                   least=2 if photo is not None else 1)  # fmt: skip
-        cameras_ = cams.views_to_cameras(views)
+        views = self._views(cameras if cameras is not None else self.default_camera_rows(),
+                            least=2 if photo is not None else 1)  # fmt: skip
+        cameras_ = self._cameras(views)
         if photo is None and not (caption or "").strip():
             raise InputError("Add a photo, or describe the object in the caption, to make views of it.")
         if photo is not None:
@@ -661,7 +715,7 @@ class Studio:
         }  # fmt: skip
         named = {view["file"]: frame for view, frame in zip(metadata["views"], frames)}
         archive = out.save_zip(folder / "multiview.zip", named, metadata)
-        figure = camera_figure(cams.views_to_cameras(views), [f"view {i + 1}" for i in range(len(views))], roles)
+        figure = camera_figure(self._cameras(views), [f"view {i + 1}" for i in range(len(views))], roles)
         return _gallery(frames, captions), str(gif), str(archive), figure, run.seed, run.prompt
 
     @preview
@@ -673,8 +727,8 @@ class Studio:
         self,
         photos,
         caption: str = "",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
         seed: int = 0,
         randomize_seed: bool = True,
         progress=PROGRESS,
@@ -682,12 +736,13 @@ class Studio:
     ) -> tuple[object, list[list], int, str]:
         """Camera poses of 2-4 photos of the same object. Returns (3D figure of the estimated cameras,
         rows of photo number, azimuth, elevation, distance and focal length, seed used, assembled prompt).
-        Cameras are relative to photo 1, drawn with photo 1 at azimuth 0 and elevation 0."""
+        Cameras are relative to photo 1, drawn with photo 1 at the model's first view (azimuth 0, its
+        default elevation and distance)."""
         images = inputs.gallery_images(photos, "photo", 2, 4)
-        options = RunOptions.parse(steps, guidance, seed, randomize_seed)
+        options = self._options(steps, guidance, seed, randomize_seed, negative_prompt="")
         run = self.generate(build_task("camera_estimation", images=images, caption=caption or ""), options,
                             progress, _session(request))  # fmt: skip
-        placed = cams.place_around_object(run.cameras)
+        placed = cams.place_around_object(run.cameras, self.defaults.camera.front)
         names = [f"photo {i + 1}" for i in range(len(placed))]
         figure = camera_figure(placed, names, ["estimated"] * len(placed), aspect=run.height / run.width)
         rows = [[i + 1, *row] for i, row in enumerate(cams.camera_rows(placed))]
@@ -701,8 +756,8 @@ class Studio:
         images=None,
         negative_prompt: str = "",
         size: str = "auto",
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
         seed: int = 0,
         randomize_seed: bool = True,
         num_images: int = 1,
@@ -719,11 +774,11 @@ class Studio:
             gr.Warning("The prompt has no task token such as [[text2image]] or [[multiview]]; the model may not "
                        "know which task to do.")  # fmt: skip
         photos = inputs.gallery_images(images, "image", 0, 16) if images else []
-        views, given = _slots_from_rows(slots, photos)
+        views, given = _slots_from_rows(slots, photos, self.defaults.camera)
         options = self._options(steps, guidance, seed, randomize_seed, negative_prompt, size, num_images)
         run = self.generate(TaskSpec("slots", prompt.strip(), views), options, progress, _session(request))
         gallery = _slot_gallery(views, run)
-        rows, figure = _slot_cameras(views, given, run)
+        rows, figure = _slot_cameras(views, given, run, self.defaults.camera.front)
         return gallery, rows, figure, run.seed, run.prompt
 
 
@@ -739,8 +794,9 @@ def _cell(row: list, index: int):
     return row[index] if index < len(row) and row[index] not in (None, "") else None
 
 
-def _slots_from_rows(rows, photos: list[Image.Image]) -> tuple[list, dict[int, Camera]]:
-    """Slot-table rows -> slots, and the cameras given for camera conditions by slot index."""
+def _slots_from_rows(rows, photos: list[Image.Image], camera: cams.CameraDefaults) -> tuple[list, dict[int, Camera]]:
+    """Slot-table rows -> slots, and the cameras given for camera conditions by slot index (a blank
+    distance, and the focal length, are ``camera``'s)."""
     views, given, unused = [], {}, list(range(len(photos)))
     for i, row in enumerate(inputs.table_rows(rows)):
         kind, role = (str(_cell(row, c) or "").strip().lower() for c in (0, 1))
@@ -750,8 +806,9 @@ def _slots_from_rows(rows, photos: list[Image.Image]) -> tuple[list, dict[int, C
         if role == "target":
             views.append(ImageSlot.target() if kind == "image" else CameraSlot.target())
         elif kind == "camera":
-            a, e, d = cams.rows_to_views([[_cell(row, 3) or 0, _cell(row, 4) or 0, _cell(row, 5)]])[0]
-            given[i] = Camera.orbit(a, e, d)
+            view = [_cell(row, 3) or 0, _cell(row, 4) or 0, _cell(row, 5)]
+            a, e, d = cams.rows_to_views([view], distance=camera.distance)[0]
+            given[i] = Camera.orbit(a, e, d, camera.focal_length)
             views.append(CameraSlot.condition(given[i]))
         else:
             number = _cell(row, 2)
@@ -777,12 +834,13 @@ def _slot_gallery(views: list, run: Generation) -> list[tuple[Image.Image, str]]
     return items
 
 
-def _slot_cameras(views: list, given: dict[int, Camera], run: Generation) -> tuple[list[list], object]:
-    """Camera rows and figure: given cameras as given, estimated ones placed relative to the first camera."""
+def _slot_cameras(views: list, given: dict[int, Camera], run: Generation, front: Camera) -> tuple[list[list], object]:
+    """Camera rows and figure: given cameras as given, estimated ones placed relative to the first camera
+    (at ``front`` when it is not given)."""
     indices = [i for i, v in enumerate(views) if isinstance(v, CameraSlot)]
     if not indices or not run.cameras:
         return [], None
-    placed = cams.place_around_object(run.cameras, given.get(indices[0]))
+    placed = cams.place_around_object(run.cameras, given.get(indices[0], front))
     roles = ["estimated" if views[i].is_target else "condition" for i in indices]
     rows = [[i, role, *row] for i, role, row in zip(indices, roles, cams.camera_rows(placed))]
     figure = camera_figure(placed, [f"slot {i}" for i in indices], roles, aspect=run.height / run.width)

@@ -64,7 +64,7 @@ def test_control_inpainting_with_a_painted_layer(client, scene, examples):
 def test_make_condition(client, scene):
     edges = client.predict("canny", scene["scene_az000"], NO_LABELS, 2, 1, api_name="/make_condition")
     values = set(np.unique(np.asarray(image_at(edges))))
-    assert values <= {0, 255} and image_at(edges).size == (256, 256)  # computed here, at the photo's size
+    assert values <= {0, 255} and image_at(edges).size == (128, 128)  # computed here, at the photo's size
     depth = client.predict("depth", scene["scene_az000"], NO_LABELS, 2, 1, api_name="/make_condition")
     assert image_at(depth).size == (64, 64)  # by the model
 
@@ -89,9 +89,9 @@ def test_understand_boxes_report_regions(client, scene):
 
 
 def test_identity(client, examples):
-    face = handle_file(str(examples / "face_1.png"))
+    reference = handle_file(str(examples / "identity_1.png"))
     gallery, _, prompt = client.predict(
-        "identity", face, "a man with glasses", None, "", None, "", None, "", "the man at the beach", "", "", "64x64",
+        "identity", reference, "a man with glasses", None, "", None, "", None, "", "the man at the beach", "", "", "64x64",
         **FAST, num_images=1, api_name="/identity",
     )  # fmt: skip
     assert prompt == "[[faceid]] [[img0]] the man at the beach [[img1]] a man with glasses"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import gradio as gr
+import functools
 
-from onediffusion.prompts import DEFAULT_GUIDANCE, EDITING_GUIDANCE
+import gradio as gr
 
 from ..common import (
     example,
+    example_text,
     how_to,
     label_table,
     live,
@@ -41,20 +42,22 @@ GUIDE = {
                 "Photo to edit", "Use the photo as is"),
 }  # fmt: skip
 
+SCENE = example_text()["scene"]  # a world scene: its caption, class rows and an instruction
 EXAMPLES = [
-    ["depth", example("scene_depth.png"), "a red cube and a blue sphere on a round table, studio light", []],
-    ["canny", example("scene_canny.png"), "a wooden crate and a glass ball on a table", []],
-    ["pose", example("pose.png"), "a woman in a yellow raincoat waving, city street", []],
-    ["semanticmap", example("scene_semantic.png"), "toys on a table",
-     [["cube", "red"], ["ball", "yellow"], ["sphere", "blue"]]],
-    ["boundingbox", example("scene_boxes.png"), "toys on a table", [["cube", "red"], ["ball", "yellow"], ["sphere", "blue"]]],
-    ["deblurring", example("scene_blurry.png"), "", []],
-    ["editing", example("scene_az000.png"), "make the cube green", []],
-]  # fmt: skip
+    ["depth", example("scene_depth.png"), SCENE["caption"], []],
+    ["canny", example("scene_canny.png"), SCENE["caption"], []],
+    ["semanticmap", example("scene_semantic.png"), SCENE["caption"], SCENE["semantic_labels"]],
+    ["boundingbox", example("scene_boxes.png"), SCENE["caption"], SCENE["box_labels"]],
+    ["deblurring", example("scene_blurry.png"), SCENE["caption"], []],
+    ["editing", example("scene_az000.png"), SCENE["instruction"], []],
+    ["pose", example("pose.png"), "a woman in a yellow raincoat waving, city street", []],  # the world has no people
+]
+INPAINTING_EXAMPLE = {"background": example("scene_az000.png"), "layers": [example("scene_mask_layer.png")],
+                      "composite": None}  # fmt: skip
 
 
-def on_condition(condition: str) -> tuple:
-    """Show the inputs the chosen condition needs and set its recommended guidance."""
+def on_condition(studio: Studio, condition: str) -> tuple:
+    """Show the inputs the chosen condition needs and set the model's guidance for it."""
     hint, box_label, make_label = GUIDE[condition]
     inpainting = condition == "inpainting"
     labelled = condition in LABELLED_CONDITIONS
@@ -67,12 +70,12 @@ def on_condition(condition: str) -> tuple:
         gr.update(visible=labelled),
         gr.update(visible=labelled),
         gr.update(label="Instruction" if condition == "editing" else "Caption (what the result shows)"),
-        EDITING_GUIDANCE if condition == "editing" else DEFAULT_GUIDANCE,
+        studio.defaults.guidance_for(condition),
     )
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO)
+    how_to(HOW_TO, studio.untrained_note("Control"))
     with gr.Row():
         with gr.Column(scale=2):
             condition = gr.Dropdown([(label, key) for key, label in CONTROL_CONDITIONS.items()], value="depth",
@@ -99,12 +102,10 @@ def build(studio: Studio) -> None:
                                      elem_classes=["generated"], buttons=["download", "download_all", "fullscreen"])  # fmt: skip
             assembled = prompt_accordion()
     gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples")
-    inpaint_example = {"background": example("scene_az000.png"), "layers": [example("scene_mask_layer.png")],
-                       "composite": None}  # fmt: skip
-    gr.Examples([["inpainting", inpaint_example, "a green cone"]], inputs=[condition, inpainting, caption],
-                label="Inpainting example (the blue sphere masked)")  # fmt: skip
+    gr.Examples([["inpainting", INPAINTING_EXAMPLE, SCENE["caption"]]], inputs=[condition, inpainting, caption],
+                label="Inpainting example (one object masked)")  # fmt: skip
 
-    condition.change(on_condition, condition, [hint, maker, make, condition_image, inpainting, labels, legend,
+    condition.change(functools.partial(on_condition, studio), condition, [hint, maker, make, condition_image, inpainting, labels, legend,
                                                caption, settings.guidance], show_progress="hidden",
                      api_visibility="undocumented")  # fmt: skip
     wire_run(studio, make, stop, studio.make_condition, [condition, photo, labels, settings.steps, settings.seed],

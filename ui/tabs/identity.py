@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..common import example, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
 HOW_TO = """**Add 1-4 reference photos of one person, caption each, describe the new photo, press Generate.**
 The prompt is assembled for you (see *Prompt sent to the model*): `[[img0]]` is the new photo,
 `[[img1]]`... the references in order. Captions of 30-75 words work best; describe clothes, setting
-and pose rather than the face. *Subject-driven* mode takes one photo of an object and its name instead."""
+and pose rather than the face. *Subject-driven* mode takes one photo of an object and its name instead.
+In the examples, views of one scene of the demo model's world stand in for photos of one person."""
 
 MODES = [("Identity: the same person in a new photo", "identity"),
          ("Subject-driven: the same object in a new scene", "subject_driven")]  # fmt: skip
+IDENTITY = example_text()["identity"]  # two views of one world scene, with their captions
+REFERENCES = [[example(ref["file"]), ref["caption"]] for ref in IDENTITY["references"]]
 EXAMPLES = [
-    ["identity", example("face_1.png"), "a man with round glasses and a brown beard, blue shirt, pale blue wall",
-     example("face_2.png"), "the same man smiling, beige background",
-     "the man with round glasses and a beard hiking in the mountains, red jacket, sunny day", ""],
-    ["subject_driven", example("robot.png"), "a grey toy robot with blue eyes on a wooden table", None, "",
-     "the toy robot on a sandy beach at sunset", "robot"],
-]  # fmt: skip
+    ["identity", *REFERENCES[0], *REFERENCES[1], IDENTITY["target_caption"], ""],
+    ["subject_driven", *REFERENCES[0], None, "", IDENTITY["subject_caption"], IDENTITY["subject"]],
+]
 
 
 def on_mode(mode: str) -> tuple:
@@ -30,7 +30,7 @@ def on_mode(mode: str) -> tuple:
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO)
+    how_to(HOW_TO, studio.untrained_note("Identity"))
     mode = gr.Radio(MODES, value="identity", label="Mode")
     references, columns = [], []
     with gr.Row():

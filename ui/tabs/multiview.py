@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import camera_presets as cams
-from ..common import example, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
 HOW_TO = """**Novel views:** drop a photo of an object (or leave it empty and describe the object), pick a
@@ -17,17 +17,19 @@ in captions. Results come as a gallery, a turntable GIF and a zip with the camer
 **Camera poses:** drop 2-4 photos of the same object; the model estimates where each was taken from,
 drawn in 3D relative to photo 1."""
 
-POSE_EXAMPLES = [[[example("scene_az000.png"), example("scene_az090.png"), example("scene_az180.png")]]]
+SCENE = example_text()["scene"]  # views of one world scene, their captions and cameras
+VIEWS_EXAMPLES = [[example(SCENE["views"][0]["file"]), SCENE["views"][0]["caption"], SCENE["orbit"]]]
+POSE_EXAMPLES = [[[example(view["file"]) for view in SCENE["views"]], SCENE["views"][0]["caption"]]]
 
 
 def _novel_views(studio: Studio) -> None:
-    initial = cams.preset_rows(cams.DEFAULT_PRESET)
+    initial = studio.default_camera_rows()
     with gr.Row():
         with gr.Column(scale=2):
             image = gr.Image(label="Photo of the object (optional: leave empty to work from the caption)", type="pil", format="png",
                              height=260, elem_classes=["condition"])  # fmt: skip
             caption = gr.Textbox(label="Caption", lines=2, placeholder="e.g. a red cube and a blue sphere on a table")
-            preset = gr.Dropdown(list(cams.PRESETS), value=cams.DEFAULT_PRESET, label="Camera preset")
+            preset = gr.Dropdown(studio.camera_preset_names(), value=cams.DEFAULT_PRESET, label="Camera preset")
             table = gr.Dataframe(initial, headers=cams.HEADERS, datatype=["number"] * 3, type="array", column_count=3, label="Cameras: one row per view",
                                  interactive=True, elem_id="camera-table")  # fmt: skip
             run, stop = run_buttons()
@@ -49,8 +51,7 @@ def _novel_views(studio: Studio) -> None:
                 )
                 archive = gr.File(label="All views and cameras (zip)", interactive=False, elem_id="multiview-zip")
             assembled = prompt_accordion()
-    gr.Examples([[example("scene_az000.png"), "a red cube, a blue sphere and a yellow ball on a round table"]],
-                inputs=[image, caption], label="Example")  # fmt: skip
+    gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label="Example: a photo and four cameras around it")
     preset.change(studio.camera_preset, preset, table, api_name="camera_preset", concurrency_limit=None,
                   show_progress="hidden")  # fmt: skip
     live([table, image], studio.camera_preview, [table, image], figure)
@@ -73,13 +74,13 @@ def _camera_poses(studio: Studio) -> None:
             table = gr.Dataframe(headers=["photo", *cams.HEADERS, "focal (image widths)"], type="array",
                                  interactive=False, label="Estimated cameras", elem_id="pose-table")  # fmt: skip
             assembled = prompt_accordion()
-    gr.Examples(POSE_EXAMPLES, inputs=[photos], label="Example: three views of the toy scene")
+    gr.Examples(POSE_EXAMPLES, inputs=[photos, caption], label="Example: three views of one scene")
     wire_run(studio, run, stop, studio.estimate_cameras, [photos, caption, *settings.inputs()],
              [figure, table, settings.seed, assembled], "estimate_cameras")  # fmt: skip
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO)
+    how_to(HOW_TO, studio.untrained_note("Multiview"))
     with gr.Tabs():
         with gr.Tab("Novel views", id="novel-views", elem_id="tab-novel-views"):
             _novel_views(studio)

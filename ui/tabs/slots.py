@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..common import example, how_to, run_buttons, sampling, wire_run
+from ..common import example, example_text, how_to, run_buttons, sampling, wire_run
 from ..service import SLOT_HEADERS, Studio
 
 HOW_TO = """**Compose any task yourself.** OneDiffusion denoises a sequence of *slots*: each is an image or a
@@ -14,27 +14,36 @@ next one); a camera condition takes azimuth, elevation and distance; targets nee
 raw prompt, task token first (`[[text2image]]`, `[[depth2image]]`, `[[multiview]]`, `[[faceid]]`, ...).
 This is where the paper's zero-shot compositions live: try the examples."""
 
-_MV = "[[multiview]] a red cube, a blue sphere and a yellow ball on a round table"
+SCENE = example_text()["scene"]  # views of one world scene, their captions and cameras
+VIEWS = SCENE["views"]
+
+
+def _image(role: str, number: int | None = None) -> list:
+    return ["image", role, number, None, None, None]
+
+
+def _camera(role: str, view: dict | None = None) -> list:
+    return ["camera", role, None, *(view["camera"] if view else (None, None, None))]
+
+
+_MV = f"[[multiview]] {VIEWS[0]['caption']}"
 EXAMPLES = [
-    ["[[depth2image]] a red cube and a blue sphere on a round wooden table",
-     [["image", "target", None, None, None, None], ["image", "target", None, None, None, None]], None],
-    [_MV, [["image", "condition", 1, None, None, None], ["camera", "condition", None, 0, 20, 1.7],
-           ["image", "condition", 2, None, None, None], ["camera", "condition", None, 90, 20, 1.7],
-           ["image", "target", None, None, None, None], ["camera", "condition", None, 180, 20, 1.7]],
-     [example("scene_az000.png"), example("scene_az090.png")]],
-    [_MV, [["image", "condition", 1, None, None, None], ["camera", "condition", None, 0, 20, 1.7],
-           ["image", "condition", 2, None, None, None], ["camera", "target", None, None, None, None]],
-     [example("scene_az000.png"), example("scene_az180.png")]],
+    [_MV, [_image("condition", 1), _camera("condition", VIEWS[0]), _image("condition", 2),
+           _camera("condition", VIEWS[1]), _image("target"), _camera("condition", VIEWS[2])],
+     [example(VIEWS[0]["file"]), example(VIEWS[1]["file"])]],
+    [_MV, [_image("condition", 1), _camera("condition", VIEWS[0]), _image("condition", 2), _camera("target")],
+     [example(VIEWS[0]["file"]), example(VIEWS[2]["file"])]],
+    [f"[[depth2image]] {SCENE['caption']}", [_image("target"), _image("target")], None],
 ]  # fmt: skip
-EXAMPLE_LABELS = ["An image and its depth map, both generated", "A third view from two given views",
-                  "Where was photo 2 taken? (camera 1 known)"]  # fmt: skip
+EXAMPLE_LABELS = ["A third view from two given views", "Where was photo 2 taken? (camera 1 known)",
+                  "An image and its depth map, both generated"]  # fmt: skip
 
 
 def build(studio: Studio) -> None:
     how_to(HOW_TO)
     with gr.Row():
         with gr.Column(scale=2):
-            prompt = gr.Textbox("[[text2image]] a red cube on a table", label="Raw prompt", lines=2)
+            prompt = gr.Textbox(f"[[text2image]] {SCENE['caption']}", label="Raw prompt", lines=2)
             table = gr.Dataframe([["image", "target", None, None, None, None]], headers=SLOT_HEADERS,
                                  datatype=["str", "str", "number", "number", "number", "number"], type="array",
                                  column_count=6, interactive=True, elem_id="slots-table",

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..common import how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..common import example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
-HOW_TO = """**Describe the image, then press Generate.** Long, detailed captions work best: the
-authors write 100-150 words covering subject, setting, lighting and style. Tick *Random seed* off to
-reproduce a result: the seed used is written back into the Seed box. Bigger sizes are in *Settings*."""
+HOW_TO = """**Describe the image, then press Generate.** The published model likes long, detailed captions
+(the authors write 100-150 words covering subject, setting, lighting and style); the examples are captions
+of the demo model's world of coloured shapes on a grey floor. Tick *Random seed* off to reproduce a result:
+the seed used is written back into the Seed box. Bigger sizes are in *Settings*."""
 
-EXAMPLES = [
-    ["A red cube and a blue sphere on a round wooden table, soft studio light from the left, a pale blue "
-     "background, sharp shadows, a clean product photo."],
-    ["A cosy reading nook by a rainy window at dusk: a green armchair, a knitted blanket, a stack of old "
-     "books and a steaming mug of tea on a small side table, warm lamp light, film photograph."],
-    ["A red fox curled up asleep in fresh snow at the edge of a pine forest, early morning, golden light, "
-     "shallow depth of field, wildlife photography."],
-]  # fmt: skip
+EXAMPLES = [[caption] for caption in example_text()["text_to_image"]]  # captions of the demo model's world
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO)
+    how_to(HOW_TO, studio.untrained_note("Text to image"))
     with gr.Row():
         with gr.Column(scale=2):
             prompt = gr.Textbox(label="Prompt", lines=4, placeholder="Describe the image in detail...")

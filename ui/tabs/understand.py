@@ -6,6 +6,7 @@ import gradio as gr
 
 from ..common import (
     example,
+    example_text,
     how_to,
     label_table,
     live,
@@ -22,11 +23,11 @@ direction: the photo is the condition, the map is generated. Depth comes colouri
 near), as a 16-bit PNG and as a 3D relief you can turn; masks, skeletons, edges and boxes are laid
 over the photo. For segmentation and boxes, name the classes to find, one per row, each with a colour."""
 
+SCENE = example_text()["scene"]  # a world scene: its class rows, as "<colour> <shape>" in a mask colour
 EXAMPLES = [
     [example("scene_az000.png"), "depth", []],
-    [example("scene_az000.png"), "semanticmap", [["cube", "red"], ["sphere", "blue"], ["ball", "yellow"]]],
-    [example("scene_az090.png"), "boundingbox", [["cube", "red"], ["sphere", "blue"]]],
-    [example("scene_az180.png"), "canny", []],
+    [example("scene_az000.png"), "semanticmap", SCENE["semantic_labels"]],
+    [example("scene_az090.png"), "boundingbox", SCENE["box_labels"]],
 ]
 
 
@@ -41,7 +42,7 @@ def on_target(target: str) -> tuple:
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO)
+    how_to(HOW_TO, studio.untrained_note("Understanding"))
     with gr.Row():
         with gr.Column(scale=2):
             photo = gr.Image(
