@@ -168,6 +168,7 @@ def load_pipeline(settings: Settings) -> tuple[OneDiffusionPipeline, ModelInfo]:
         name = str(folder)
         pipe = OneDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype)
     pipe = _place(pipe, device, settings.offload)
+    description = pipe.studio.get("description", description)  # a checkpoint may say what it is (studio.json)
     info = ModelInfo(settings.model, name, description, _native_side(pipe), device, str(dtype).removeprefix("torch."),
                      reason)  # fmt: skip
     return pipe, info

@@ -116,6 +116,7 @@ def test_cameras_follow_the_models_camera(mini, examples):
 
 
 def test_the_banner_and_how_tos_name_what_the_model_was_not_trained_for(mini):
+    assert mini.info.description == STUDIO["description"] and STUDIO["description"] in mini.banner()
     assert mini.untrained("Control") == ["HED soft edges", "Human pose"]
     assert mini.untrained("Understanding") == ["Human pose", "HED soft edges", "Canny edges"]
     assert mini.untrained("Identity") == ["subject-driven"] and mini.untrained_note("Text to image") == ""
