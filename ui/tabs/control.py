@@ -105,8 +105,8 @@ def build(studio: Studio) -> None:
     gr.Examples([["inpainting", INPAINTING_EXAMPLE, SCENE["caption"]]], inputs=[condition, inpainting, caption],
                 label="Inpainting example (one object masked)")  # fmt: skip
 
-    condition.change(functools.partial(on_condition, studio), condition, [hint, maker, make, condition_image, inpainting, labels, legend,
-                                               caption, settings.guidance], show_progress="hidden",
+    shown_inputs = [hint, maker, make, condition_image, inpainting, labels, legend, caption, settings.guidance]
+    condition.change(functools.partial(on_condition, studio), condition, shown_inputs, show_progress="hidden",
                      api_visibility="undocumented")  # fmt: skip
     wire_run(studio, make, stop, studio.make_condition, [condition, photo, labels, settings.steps, settings.seed],
              [condition_image], "make_condition")  # fmt: skip

@@ -28,7 +28,9 @@ def _novel_views(studio: Studio) -> None:
         with gr.Column(scale=2):
             image = gr.Image(label="Photo of the object (optional: leave empty to work from the caption)", type="pil", format="png",
                              height=260, elem_classes=["condition"])  # fmt: skip
-            caption = gr.Textbox(label="Caption", lines=2, placeholder="e.g. a red cube and a blue sphere on a table")
+            caption = gr.Textbox(
+                label="Caption", lines=2, placeholder="e.g. a blue cube in front of an orange sphere on a grey floor"
+            )
             preset = gr.Dropdown(studio.camera_preset_names(), value=cams.DEFAULT_PRESET, label="Camera preset")
             table = gr.Dataframe(initial, headers=cams.HEADERS, datatype=["number"] * 3, type="array", column_count=3, label="Cameras: one row per view",
                                  interactive=True, elem_id="camera-table")  # fmt: skip
