@@ -170,6 +170,19 @@ def _layer_mask(layer: Image.Image) -> np.ndarray:
     return np.asarray(layer.convert("L")) > 127
 
 
+def _layer_image(layer) -> Image.Image:
+    """An editor layer with its transparency kept: a PIL image, a file path, or a file description."""
+    if isinstance(layer, dict):
+        layer = layer.get("path") or layer.get("name") or layer.get("image")
+    if isinstance(layer, Image.Image):
+        return layer
+    try:
+        with Image.open(layer) as opened:
+            return opened.convert("RGBA")
+    except (OSError, ValueError, AttributeError) as err:
+        raise InputError(f"A painted layer of the inpainting editor could not be read as an image ({err}).") from None
+
+
 def editor_photo_and_mask(value: dict | None) -> tuple[Image.Image, Image.Image]:
     """An image-editor value -> (photo, mask) with the painted strokes white on black."""
     if not value or value.get("background") is None:
@@ -177,8 +190,7 @@ def editor_photo_and_mask(value: dict | None) -> tuple[Image.Image, Image.Image]
     photo = image(value["background"], "photo")
     painted = np.zeros((photo.height, photo.width), bool)
     for layer in value.get("layers") or []:
-        layer_image = to_rgb(layer) if not isinstance(layer, Image.Image) else layer
-        painted |= _layer_mask(layer_image.resize(photo.size, Image.Resampling.NEAREST))
+        painted |= _layer_mask(_layer_image(layer).resize(photo.size, Image.Resampling.NEAREST))
     if not painted.any():
         raise InputError("Paint over the region to fill in (use the brush in the editor): the mask is empty.")
     return photo, Image.fromarray((painted * 255).astype(np.uint8))

@@ -89,6 +89,15 @@ def test_editor_mask_reads_transparent_and_opaque_layers():
         inputs.editor_photo_and_mask(None)
 
 
+def test_editor_layers_given_as_files_keep_their_transparency(examples):
+    """As the service's Python callers and the examples pass them: paths and client file descriptions."""
+    photo = str(examples / "scene_az000.png")
+    layer = str(examples / "scene_mask_layer.png")
+    for value in (layer, {"path": layer}):
+        _, mask = inputs.editor_photo_and_mask({"background": photo, "layers": [value]})
+        assert 0.05 < (np.asarray(mask) > 0).mean() < 0.5  # the painted box only, not the whole sheet
+
+
 def test_images_are_checked_with_plain_messages(tmp_path):
     with pytest.raises(InputError, match="Add a photo first"):
         inputs.image(None)
