@@ -88,10 +88,11 @@ def rope_angles(
     ).reshape(T * H * W, 3 * n)
 
 
-def apply_rope(x: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotate adjacent channel pairs (2i, 2i+1). x: (B, L, H, d); angles: (L, d/2). Float32 inside."""
+def apply_rope(x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Rotate adjacent channel pairs (2i, 2i+1). x: (B, L, H, d); rope: (cos, sin) of the angles,
+    each (L, d/2), computed once per forward. Float32 inside."""
     xf = x.float().reshape(*x.shape[:-1], -1, 2)
-    cos, sin = angles.cos()[None, :, None], angles.sin()[None, :, None]
+    cos, sin = rope[0][None, :, None], rope[1][None, :, None]
     x0, x1 = xf[..., 0], xf[..., 1]
     return torch.stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim=-1).flatten(-2).type_as(x)
 
@@ -118,7 +119,9 @@ class Attention(nn.Module):
         else:
             self.q_norm = self.k_norm = self.ky_norm = nn.Identity()
 
-    def forward(self, x: torch.Tensor, angles: torch.Tensor, y: torch.Tensor, y_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], y: torch.Tensor, y_mask: torch.Tensor
+    ) -> torch.Tensor:
         B, L, _ = x.shape
         H, K, d = self.n_heads, self.n_kv_heads, self.head_dim
         q = self.q_norm(self.wq(x)).view(B, L, H, d)
@@ -127,7 +130,7 @@ class Attention(nn.Module):
         # Self-attention: key/value head j serves query heads j*(H/K) ... (j+1)*(H/K)-1.
         k = k.repeat_interleave(H // K, dim=2)
         v = v.repeat_interleave(H // K, dim=2)
-        q, k = apply_rope(q, angles), apply_rope(k, angles)
+        q, k = apply_rope(q, rope), apply_rope(k, rope)
         out = softcapped_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), self.backend)
 
         # Cross-attention: here the caption heads are tiled, query head i uses head i mod K.
@@ -167,9 +170,9 @@ class TransformerBlock(nn.Module):
         self.attention_y_norm = RMSNorm(y_dim, eps=norm_eps)
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(min(dim, 1024), 4 * dim))
 
-    def forward(self, x, angles, y, y_mask, c):
+    def forward(self, x, rope, y, y_mask, c):
         scale_msa, gate_msa, scale_mlp, gate_mlp = self.adaLN_modulation(c).chunk(4, dim=-1)
-        attn = self.attention(modulate(self.attention_norm1(x), scale_msa), angles, self.attention_y_norm(y), y_mask)
+        attn = self.attention(modulate(self.attention_norm1(x), scale_msa), rope, self.attention_y_norm(y), y_mask)
         x = x + gated(gate_msa, self.attention_norm2(attn))
         ffn = self.feed_forward(modulate(self.ffn_norm1(x), scale_mlp))
         return x + gated(gate_mlp, self.ffn_norm2(ffn))
@@ -310,13 +313,12 @@ class NextDiT(ModelMixin, ConfigMixin):
         c = t_emb + self.y_embedder(pooled.to(x.dtype))[:, None]
 
         angles = self._rope(grid, timesteps, scale_factor, scale_watershed, samples.device)
+        rope = (angles.cos(), angles.sin())
         y = encoder_hidden_states.to(x.dtype)
         for block in self.layers:
             if self.gradient_checkpointing and torch.is_grad_enabled():
-                x = torch.utils.checkpoint.checkpoint(
-                    block, x, angles, y, encoder_attention_mask, c, use_reentrant=False
-                )
+                x = torch.utils.checkpoint.checkpoint(block, x, rope, y, encoder_attention_mask, c, use_reentrant=False)
             else:
-                x = block(x, angles, y, encoder_attention_mask, c)
+                x = block(x, rope, y, encoder_attention_mask, c)
         out = self.unpatchify(self.final_layer(x, c), grid)
         return out[:, 0] if squeeze else out
