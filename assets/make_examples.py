@@ -95,8 +95,10 @@ def scene_examples(seed: int) -> tuple[dict[str, Image.Image], dict]:
         "semantic_labels": label_rows(scene, front, SEMANTIC_COLORS),
         "box_labels": label_rows(scene, front, own),
         "instruction": edit(scene, 1),
-        "views": [{"file": f"scene_az{a:03d}.png", "caption": scene.caption(v.camera), "camera": camera_row(a)}
-                  for a, v in views.items()],  # fmt: skip
+        "views": [
+            {"file": f"scene_az{a:03d}.png", "caption": scene.caption(v.camera), "camera": camera_row(a)}
+            for a, v in views.items()
+        ],
         "orbit": [camera_row(a) for a in (0, 90, 180, 270)],
     }
     return files, text

@@ -71,7 +71,8 @@ def app_url(tiny_model_dir) -> str:
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "app.log"
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "2",
+    threads = os.environ.get("OMP_NUM_THREADS", "2")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": threads,
            "PYTHONUNBUFFERED": "1"}  # fmt: skip
     with log.open("w") as handle:
         process = subprocess.Popen(
