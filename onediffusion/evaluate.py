@@ -100,6 +100,14 @@ class Result:
     passes: bool
     samples: int
 
+    def __post_init__(self):  # plain Python numbers, so the result prints as JSON
+        self.ours, self.baseline, self.passes, self.samples = (
+            float(self.ours),
+            float(self.baseline),
+            bool(self.passes),
+            int(self.samples),
+        )
+
 
 def _rng(i: int) -> np.random.Generator:
     return np.random.default_rng(HELD_OUT + i)
@@ -124,9 +132,9 @@ class Evaluator:
         self.size = pipe.image_side
 
     def run_task(self, spec, i: int, guidance: float):
-        return self.pipe(**spec.kwargs(), guidance_scale=guidance, negative_prompt="", num_inference_steps=self.steps,
-                         height=self.size, width=self.size, output_type="np",
-                         generator=torch.Generator().manual_seed(self.seed + i))  # fmt: skip
+        kwargs = {**spec.kwargs(), "guidance_scale": guidance}  # the evaluation's guidance, not the preset's
+        return self.pipe(**kwargs, negative_prompt="", num_inference_steps=self.steps, height=self.size,
+                         width=self.size, output_type="np", generator=torch.Generator().manual_seed(self.seed + i))  # fmt: skip
 
     def text2image(self) -> Result:
         hits = []
