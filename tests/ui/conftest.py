@@ -3,6 +3,7 @@ checkpoint in a subprocess (shared by the API and browser tests), and a headless
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -59,24 +60,18 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"The app did not answer within {STARTUP_SECONDS} s; see {log}.")
 
 
-@pytest.fixture(scope="session")
-def app_url(tiny_model_dir) -> str:
-    """``python app.py --model <tiny checkpoint>`` on a free port, exactly as a user starts it.
-
-    Set ONEDIFFUSION_TEST_URL to test an app already running (on a tiny checkpoint) instead.
-    """
-    if os.environ.get("ONEDIFFUSION_TEST_URL"):
-        yield os.environ["ONEDIFFUSION_TEST_URL"]
-        return
+@contextlib.contextmanager
+def launched_app(*args: str, log_name: str = "app.log"):
+    """``python app.py ARGS --port <free>`` offline, exactly as a user starts it; yields its URL."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / "app.log"
+    log = ARTIFACTS / log_name
     port = _free_port()
     threads = os.environ.get("OMP_NUM_THREADS", "2")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": threads,
            "PYTHONUNBUFFERED": "1"}  # fmt: skip
     with log.open("w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "app.py", "--model", str(tiny_model_dir), "--port", str(port)],
+            [sys.executable, "app.py", *args, "--port", str(port)],
             cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
@@ -89,6 +84,28 @@ def app_url(tiny_model_dir) -> str:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tiny_model_dir) -> str:
+    """The app on the tiny checkpoint (``python app.py --model <tiny checkpoint>``).
+
+    Set ONEDIFFUSION_TEST_URL to test an app already running (on a tiny checkpoint) instead.
+    """
+    if os.environ.get("ONEDIFFUSION_TEST_URL"):
+        yield os.environ["ONEDIFFUSION_TEST_URL"]
+        return
+    with launched_app("--model", str(tiny_model_dir)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def offline_app_url() -> str:
+    """``python app.py`` as a fresh machine runs it: the published model asked for, the hub out of reach."""
+    from onediffusion.loading import PUBLISHED_MODEL
+
+    with launched_app("--model", PUBLISHED_MODEL, log_name="app-offline.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,196 @@
+"""The app offline, as a fresh machine runs it: ``python app.py`` with the hub out of reach falls back to
+the bundled OneDiffusion-Mini, and every tab's example gives a result that means something.
+
+Each check compares an output of the real server (through ``gradio_client``) with the ground truth of
+the world the examples were rendered from (``assets/make_examples.py``), at Mini's 32 px, or with what
+text to image alone gives for the same caption: a tab that ignored its inputs would fall to that. The
+checks assert what Mini does (README, "OneDiffusion-Mini"); where it is weak (layout-exact control,
+recolouring, novel-view geometry, azimuths) they assert the part it gets right, not more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from onediffusion.evaluate import abs_rel, color_masks, dominant_color, iou, psnr
+from onediffusion.loading import MINI_MODEL, PUBLISHED_MODEL
+from onediffusion.world import render, sample_scene
+
+pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")
+
+SIDE = 32
+RUN = {"steps": 30, "guidance": 3.0, "seed": 11, "randomize_seed": False}
+UNDERSTAND = {"steps": 30, "guidance": 1.5, "seed": 11, "randomize_seed": False}
+NO_LABELS = {"headers": ["class", "colour"], "data": [["", ""]]}
+
+
+def table(rows: list[list]) -> dict:
+    return {"headers": [str(i) for i in range(len(rows[0]))], "data": rows}
+
+
+def pixels(path: str) -> np.ndarray:
+    """An output image at Mini's side, as float RGB."""
+    image = Image.open(path).convert("RGB")
+    if image.size != (SIDE, SIDE):
+        image = image.resize((SIDE, SIDE), Image.Resampling.BOX)
+    return np.asarray(image).astype(float)
+
+
+@pytest.fixture(scope="module")
+def client(offline_app_url):
+    return Client(offline_app_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def world():
+    """The scenes behind the examples, rendered at Mini's side."""
+    from assets import make_examples as ex
+
+    scene = sample_scene(ex.SCENE_SEED, 2)
+    views = {azimuth: render(scene, ex.camera(azimuth), SIDE) for azimuth in ex.VIEW_AZIMUTHS}
+    return {"scene": scene, "views": views, "front": views[0], "examples": ex}
+
+
+@pytest.fixture(scope="module")
+def files(examples):
+    return lambda name: handle_file(str(examples / name))
+
+
+def caption_only(client, caption: str) -> list[np.ndarray]:
+    """What text to image alone gives for ``caption``: the baseline a tab that ignored its image would match."""
+    gallery, _, _ = client.predict(caption, "", "auto", **RUN, num_images=2, api_name="/text_to_image")
+    return [pixels(item["image"]) for item in gallery]
+
+
+@pytest.fixture(scope="module")
+def scene_caption():
+    from ui.common import example_text
+
+    return example_text()["scene"]["caption"]
+
+
+def test_the_app_falls_back_to_mini_offline(client):
+    info = client.predict(api_name="/model_info")
+    assert info["requested"] == PUBLISHED_MODEL and "offline" in info["fallback_reason"]
+    assert info["native_side"] == SIDE and "OneDiffusion-Mini" in info["description"]
+
+
+def test_text_to_image_draws_the_objects_named(client):
+    from ui.common import example_text
+
+    hits = []
+    for caption in example_text()["text_to_image"]:
+        gallery, _, _ = client.predict(caption, "", "auto", **RUN, num_images=2, api_name="/text_to_image")
+        named = {word for word in caption.split() if word in {"orange", "blue", "lime", "red", "cyan"}}
+        hits += [dominant_color(pixels(item["image"])) in named for item in gallery]
+    assert np.mean(hits) >= 0.75, hits
+
+
+def test_deblurring_restores_this_scene(client, world, files, scene_caption):
+    _, gallery, _, _ = client.predict(
+        "deblurring", files("scene_blurry.png"), None, "", NO_LABELS, "", "auto", **RUN, num_images=1,
+        api_name="/control",
+    )  # fmt: skip
+    sharp = world["front"].rgb.astype(float)
+    baseline = max(psnr(image, sharp) for image in caption_only(client, scene_caption))
+    assert psnr(pixels(gallery[0]["image"]), sharp) >= baseline + 5  # measured: 22.9 dB against 14.1
+
+
+def test_inpainting_keeps_the_photo_outside_the_mask(client, world, files, scene_caption):
+    editor = {"background": files("scene_az000.png"), "layers": [files("scene_mask_layer.png")], "composite": None}
+    shown, gallery, _, _ = client.predict(
+        "inpainting", None, editor, scene_caption, NO_LABELS, "", "auto", **RUN, num_images=1, api_name="/control"
+    )
+    kept = ~np.all(pixels(shown) == 128, axis=-1)  # the mask the model saw is painted grey
+    photo = world["front"].rgb.astype(float)
+    baseline = max(psnr(image[kept], photo[kept]) for image in caption_only(client, scene_caption))
+    assert psnr(pixels(gallery[0]["image"])[kept], photo[kept]) >= baseline + 3  # measured: 19.0 against 14.3
+
+
+def test_editing_keeps_the_scene(client, world, files, scene_caption):
+    from ui.common import example_text
+
+    instruction = example_text()["scene"]["instruction"]  # "make the blue cube <colour>": Mini rarely obeys
+    _, gallery, _, _ = client.predict(
+        "editing", files("scene_az000.png"), None, instruction, NO_LABELS, "", "auto", **RUN, num_images=1,
+        api_name="/control",
+    )  # fmt: skip
+    out, front = pixels(gallery[0]["image"]), world["front"]
+    baseline = np.mean([psnr(image, front.rgb) for image in caption_only(client, scene_caption)])
+    assert psnr(out, front.rgb) >= baseline + 2  # measured: 16.4 against 12.7
+    assert dominant_color(out, front.ids == 2) == world["scene"].objects[1].color  # the other object stays
+
+
+def test_understand_depth_orders_the_scene(client, world, files):
+    result, raw, mesh, downloads, _, _, _ = client.predict(
+        files("scene_az000.png"), "depth", NO_LABELS, "", **UNDERSTAND, api_name="/understand"
+    )
+    disparity = pixels(raw).mean(-1)
+    depth = world["front"].depth
+    assert abs_rel(disparity, depth) <= 0.5 * abs_rel(np.zeros_like(disparity), depth)
+    assert mesh is not None and len(downloads) >= 2
+
+
+def test_understand_segments_a_named_object(client, world, files):
+    from ui.common import example_text
+
+    rows = example_text()["scene"]["semantic_labels"]
+    _, raw, _, _, _, _, _ = client.predict(
+        files("scene_az000.png"), "semanticmap", table(rows), "", **UNDERSTAND, api_name="/understand"
+    )
+    masks = color_masks(pixels(raw), [colour for _, colour in rows])
+    ious = [iou(mask, world["front"].ids == k) for k, mask in enumerate(masks, start=1)]
+    assert max(ious) >= 0.4, ious  # measured: the cube 0.59 (whole-image mask: 0.13); the sphere is missed
+
+
+def test_identity_keeps_the_references_objects(client, files):
+    from ui.common import example_text
+
+    ident = example_text()["identity"]
+    refs = ident["references"]
+    gallery, _, _ = client.predict(
+        "identity", files(refs[0]["file"]), refs[0]["caption"], files(refs[1]["file"]), refs[1]["caption"],
+        None, "", None, "", ident["target_caption"], "", "", "auto", **RUN, num_images=2, api_name="/identity",
+    )  # fmt: skip
+    colours = {word for word in ident["target_caption"].split() if word in {"orange", "cyan"}}
+    assert all(dominant_color(pixels(item["image"])) in colours for item in gallery)
+
+
+def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption):
+    from ui.common import example_text
+
+    rows = [view["camera"] for view in example_text()["scene"]["views"]]
+    gallery, gif, archive, _, _, _ = client.predict(
+        files("scene_az000.png"), scene_caption, table(rows), "", "auto", **RUN, api_name="/multiview"
+    )
+    colours = {obj.color for obj in world["scene"].objects}
+    assert len(gallery) == 3 and gif and archive
+    assert all(dominant_color(pixels(item["image"])) in colours for item in gallery[1:])
+
+
+def test_camera_estimation_finds_the_orbits_height_and_radius(client, files):
+    """The example views share elevation 25 and distance 2.1 (azimuths 0, 90, 180): Mini recovers the
+    height and radius of the orbit from the images (measured: 12-22 degrees, 2.00-2.12), not the azimuths."""
+    photos = [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in (0, 90, 180)]
+    _, rows, _, _ = client.predict(photos, "", 30, 1.0, 11, False, api_name="/estimate_cameras")
+    cameras = rows["data"]
+    assert len(cameras) == 3
+    for _, _, elevation, distance, _ in cameras:
+        assert abs(distance - 2.1) <= 0.35 and 0 <= elevation <= 45
+
+
+def test_slots_estimate_depth_from_a_given_photo(client, world, files):
+    """Depth estimation laid out by hand: the photo a condition, the depth map a target, and the depth
+    task's token (the same for both directions; the slot roles say which way)."""
+    slots = table([["image", "condition", 1, None, None, None], ["image", "target", None, None, None, None]])
+    images = [{"image": files("scene_az000.png"), "caption": None}]
+    gallery, _, _, _, _ = client.predict(
+        "[[depth2image]]", slots, images, "", "auto", **UNDERSTAND, num_images=1, api_name="/slots"
+    )
+    assert [item["caption"].split(" · ")[1] for item in gallery] == ["condition", "generated"]
+    disparity = pixels(gallery[-1]["image"]).mean(-1)
+    depth = world["front"].depth
+    assert abs_rel(disparity, depth) <= 0.5 * abs_rel(np.zeros_like(disparity), depth)
