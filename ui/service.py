@@ -650,7 +650,7 @@ class Studio:
 
     @endpoint
     def camera_preset(self, preset: str) -> list[list[float]]:
-        """The camera table rows of a named preset (see ``ui.camera_presets.PRESETS``)."""
+        """The camera table rows of a named preset, at the model's camera (``ui.camera_presets.presets``)."""
         return cams.preset_rows(preset, self.defaults.camera)
 
     @endpoint

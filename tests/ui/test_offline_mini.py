@@ -18,6 +18,7 @@ from PIL import Image
 from onediffusion.evaluate import abs_rel, color_masks, dominant_color, iou, psnr
 from onediffusion.loading import MINI_MODEL, PUBLISHED_MODEL
 from onediffusion.world import OBJECT_COLORS, render, sample_scene
+from ui.common import example_text
 
 pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")
 
@@ -51,7 +52,7 @@ def world():
 
     scene = sample_scene(ex.SCENE_SEED, 2)
     views = {azimuth: render(scene, ex.camera(azimuth), SIDE) for azimuth in ex.VIEW_AZIMUTHS}
-    return {"scene": scene, "views": views, "front": views[0], "examples": ex}
+    return {"scene": scene, "views": views, "front": views[0]}
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +60,17 @@ def files(examples):
     return lambda name: handle_file(str(examples / name))
 
 
-def caption_only(client, caption: str) -> list[np.ndarray]:
-    """What text to image alone gives for ``caption``: the baseline a tab that ignored its image would match."""
-    gallery, _, _ = client.predict(caption, "", "auto", **RUN, num_images=2, api_name="/text_to_image")
-    return [pixels(item["image"]) for item in gallery]
+@pytest.fixture(scope="module")
+def scene_caption():
+    return example_text()["scene"]["caption"]
 
 
 @pytest.fixture(scope="module")
-def scene_caption():
-    from ui.common import example_text
-
-    return example_text()["scene"]["caption"]
+def caption_only(client, scene_caption) -> list[np.ndarray]:
+    """What text to image alone gives for the scene's caption (made once): the baseline a tab that
+    ignored its image would match."""
+    gallery, _, _ = client.predict(scene_caption, "", "auto", **RUN, num_images=2, api_name="/text_to_image")
+    return [pixels(item["image"]) for item in gallery]
 
 
 def test_the_app_falls_back_to_mini_offline(client):
@@ -81,8 +82,6 @@ def test_the_app_falls_back_to_mini_offline(client):
 def test_text_to_image_draws_the_object_named(client):
     """One object per caption (Mini's colour accuracy: 0.92 on held-out captions; with two or three
     objects it often mixes their colours)."""
-    from ui.common import example_text
-
     caption = next(c for c in example_text()["text_to_image"] if sum(w in OBJECT_COLORS for w in c.split()) == 1)
     colour = next(w for w in caption.split() if w in OBJECT_COLORS)  # "a cyan sphere on a grey floor"
     gallery, _, _ = client.predict(caption, "", "auto", **RUN, num_images=4, api_name="/text_to_image")
@@ -90,37 +89,35 @@ def test_text_to_image_draws_the_object_named(client):
     assert drawn.count(colour) >= 3, drawn
 
 
-def test_deblurring_restores_this_scene(client, world, files, scene_caption):
+def test_deblurring_restores_this_scene(client, world, files, caption_only):
     _, gallery, _, _ = client.predict(
         "deblurring", files("scene_blurry.png"), None, "", NO_LABELS, "", "auto", **RUN, num_images=1,
         api_name="/control",
     )  # fmt: skip
     sharp = world["front"].rgb.astype(float)
-    baseline = max(psnr(image, sharp) for image in caption_only(client, scene_caption))
+    baseline = max(psnr(image, sharp) for image in caption_only)
     assert psnr(pixels(gallery[0]["image"]), sharp) >= baseline + 5  # measured: 22.9 dB against 14.1
 
 
-def test_inpainting_keeps_the_photo_outside_the_mask(client, world, files, scene_caption):
+def test_inpainting_keeps_the_photo_outside_the_mask(client, world, files, scene_caption, caption_only):
     editor = {"background": files("scene_az000.png"), "layers": [files("scene_mask_layer.png")], "composite": None}
     shown, gallery, _, _ = client.predict(
         "inpainting", None, editor, scene_caption, NO_LABELS, "", "auto", **RUN, num_images=1, api_name="/control"
     )
     kept = ~np.all(pixels(shown) == 128, axis=-1)  # the mask the model saw is painted grey
     photo = world["front"].rgb.astype(float)
-    baseline = max(psnr(image[kept], photo[kept]) for image in caption_only(client, scene_caption))
+    baseline = max(psnr(image[kept], photo[kept]) for image in caption_only)
     assert psnr(pixels(gallery[0]["image"])[kept], photo[kept]) >= baseline + 3  # measured: 19.0 against 14.3
 
 
-def test_editing_keeps_the_scene(client, world, files, scene_caption):
-    from ui.common import example_text
-
+def test_editing_keeps_the_scene(client, world, files, caption_only):
     instruction = example_text()["scene"]["instruction"]  # "make the blue cube <colour>": Mini rarely obeys
     _, gallery, _, _ = client.predict(
         "editing", files("scene_az000.png"), None, instruction, NO_LABELS, "", "auto", **RUN, num_images=1,
         api_name="/control",
     )  # fmt: skip
     out, front = pixels(gallery[0]["image"]), world["front"]
-    baseline = np.mean([psnr(image, front.rgb) for image in caption_only(client, scene_caption)])
+    baseline = np.mean([psnr(image, front.rgb) for image in caption_only])
     assert psnr(out, front.rgb) >= baseline + 2  # measured: 16.4 against 12.7
 
 
@@ -135,8 +132,6 @@ def test_understand_depth_orders_the_scene(client, world, files):
 
 
 def test_understand_segments_a_named_object(client, world, files):
-    from ui.common import example_text
-
     rows = example_text()["scene"]["semantic_labels"]
     _, raw, _, _, _, _, _ = client.predict(
         files("scene_az000.png"), "semanticmap", table(rows), "", **UNDERSTAND, api_name="/understand"
@@ -147,8 +142,6 @@ def test_understand_segments_a_named_object(client, world, files):
 
 
 def test_identity_keeps_the_references_objects(client, files):
-    from ui.common import example_text
-
     ident = example_text()["identity"]
     refs = ident["references"]
     gallery, _, _ = client.predict(
@@ -160,8 +153,6 @@ def test_identity_keeps_the_references_objects(client, files):
 
 
 def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption):
-    from ui.common import example_text
-
     rows = [view["camera"] for view in example_text()["scene"]["views"]]
     gallery, gif, archive, _, _, _ = client.predict(
         files("scene_az000.png"), scene_caption, table(rows), "", "auto", **RUN, api_name="/multiview"
