@@ -337,6 +337,10 @@ class OneDiffusionPipeline(DiffusionPipeline):
             estimated = {}
             if layout.camera_targets:
                 c2w, focal = cameras_from_rays(latent_to_rays(sample[layout.camera_targets].float().cpu()))
+                if layout.camera_targets[0] == camera_slots[0]:
+                    # The rays live in the frame of camera 0; when that camera is itself estimated,
+                    # its own small error is taken out, so camera 0 is exactly the frame.
+                    c2w = torch.linalg.inv(c2w[0]) @ c2w
                 estimated = {i: Camera(m.numpy(), float(f)) for i, m, f in zip(layout.camera_targets, c2w, focal)}
             relative = {
                 i: Camera((frame @ torch.from_numpy(cam.c2w)).numpy(), cam.focal_length) for i, cam in given.items()

@@ -75,6 +75,22 @@ def test_oracle_camera_pose_estimation_returns_the_cameras(tiny_pipe):
         assert estimated.focal_length == pytest.approx(true.focal_length, rel=0.01)
 
 
+def test_estimated_cameras_are_anchored_on_the_estimated_first_camera(tiny_pipe):
+    """When camera 0 is itself a target, the others come back relative to its estimate: a model
+    whose rays are all off by one rotation still gives exact relative poses, camera 0 the identity."""
+    truth = [Camera.orbit(a, 20, 2.0) for a in (0, 90, 200)]
+    off = Camera.orbit(12, 28, 2.0)  # the frame the "model" drew its rays in
+    spec = build_task("camera_estimation", images=[Image.new("RGB", (64, 64), c) for c in ("red", "green", "blue")])
+    clean = torch.zeros(1, 6, 16, 8, 8)
+    clean[0, 1::2] = rays_to_latent(rays_for_cameras([off, *truth], 8)[1:])
+    with Oracle(tiny_pipe, clean):
+        out = tiny_pipe(**{**spec.kwargs(), "guidance_scale": 1.0}, height=64, width=64, num_inference_steps=3)
+    np.testing.assert_allclose(out.cameras[0][0].c2w, np.eye(4), atol=1e-3)
+    frame = np.linalg.inv(truth[0].c2w)
+    for estimated, true in zip(out.cameras[0][1:], truth[1:]):
+        assert rotation_angle_deg(estimated.c2w[:3, :3], (frame @ true.c2w)[:3, :3]) < 0.2
+
+
 def test_reference_img2img_can_estimate_cameras(tiny_pipe):
     """The authors' API fails when a camera slot is a target; ours runs it and returns cameras."""
     image = Image.new("RGB", (64, 64), "white")
