@@ -11,8 +11,10 @@
 | image2multiview | PSNR of novel views | copying the input view | >= +1.5 dB |
 | camera_estimation | median relative rotation error | the identity | <= half |
 
-Held-out scenes come from seeds the trainer never uses (see ``HELD_OUT``); masks in semantic
-prompts get colours other than their objects' own, so copying a colour from the map scores nothing.
+Held-out scenes come from seeds the trainer never uses: the test scenes (``HELD_OUT``) for the
+figures, and validation scenes (``VALIDATION``, ``--split validation``) on which the guidance scale of
+each task (``GUIDANCE``) was chosen, so the test scenes choose nothing. Masks in semantic prompts get
+colours other than their objects' own, so copying a colour from the map scores nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ from .prompts import COLOR_NAMES, Label
 from .tasks import build_task
 from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
 
-HELD_OUT = 5_000_000  # training draws scene seeds below this
+HELD_OUT = 5_000_000  # training draws scene seeds below this; the test scenes start here
+VALIDATION = 6_000_000  # other held-out scenes, on which the guidance scales below were chosen
+# Guidance per task (the evaluation's, not the presets'), chosen on the validation scenes.
+GUIDANCE = {"text2image": 3.0, "semanticmap2image": 3.0, "image2depth": 1.5, "image2semanticmap": 1.5,
+            "image2multiview": 2.0, "camera_estimation": 1.0}  # fmt: skip
 PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}
 CHANCE = 1 / len(OBJECT_COLORS)
 
@@ -109,8 +115,8 @@ class Result:
         )
 
 
-def _rng(i: int) -> np.random.Generator:
-    return np.random.default_rng(HELD_OUT + i)
+def _rng(i: int, base: int = HELD_OUT) -> np.random.Generator:
+    return np.random.default_rng(base + i)
 
 
 def shuffled_labels(scene: Scene, rng: np.random.Generator) -> list[Label]:
@@ -127,20 +133,28 @@ def _view(rng, n_objects=None, size=32) -> tuple[Scene, View]:
 
 
 class Evaluator:
-    def __init__(self, pipe, samples: int = 24, steps: int = 30, seed: int = 0):
+    def __init__(self, pipe, samples: int = 24, steps: int = 30, seed: int = 0, split: str = "test",
+                 guidance: dict[str, float] | None = None):  # fmt: skip
+        if split not in ("test", "validation"):
+            raise ValueError(f"`split` must be 'test' or 'validation', got {split!r}.")
         self.pipe, self.samples, self.steps, self.seed = pipe, samples, steps, seed
         self.size = pipe.image_side
+        self.base = HELD_OUT if split == "test" else VALIDATION
+        self.guidance = {**GUIDANCE, **(guidance or {})}
 
-    def run_task(self, spec, i: int, guidance: float):
-        kwargs = {**spec.kwargs(), "guidance_scale": guidance}  # the evaluation's guidance, not the preset's
+    def rng(self, i: int) -> np.random.Generator:
+        return _rng(i, self.base)
+
+    def run_task(self, spec, i: int, task: str):
+        kwargs = {**spec.kwargs(), "guidance_scale": self.guidance[task]}  # the evaluation's, not the preset's
         return self.pipe(**kwargs, negative_prompt="", num_inference_steps=self.steps, height=self.size,
                          width=self.size, output_type="np", generator=torch.Generator().manual_seed(self.seed + i))  # fmt: skip
 
     def text2image(self) -> Result:
         hits = []
         for i in range(self.samples):
-            scene = sample_scene(_rng(i), 1)
-            out = self.run_task(build_task("text2image", caption=scene.caption()), i, 3.0)
+            scene = sample_scene(self.rng(i), 1)
+            out = self.run_task(build_task("text2image", caption=scene.caption()), i, "text2image")
             hits.append(dominant_color(np.round(out.images[0] * 255)) == scene.objects[0].color)
         return Result(
             "text2image",
@@ -155,14 +169,14 @@ class Evaluator:
     def semanticmap2image(self) -> Result:
         hits = []
         for i in range(self.samples):
-            rng = _rng(1000 + i)
+            rng = self.rng(1000 + i)
             scene, view = _view(rng)
             labels = shuffled_labels(scene, rng)
             lut = np.array([(0, 0, 0)] + [label.rgb for label in labels], np.uint8)
             spec = build_task(
                 "semanticmap2image", condition=lut[view.ids], caption=scene.caption(view.camera), labels=labels
             )
-            image = np.round(self.run_task(spec, i, 3.0).images[0] * 255)
+            image = np.round(self.run_task(spec, i, "semanticmap2image").images[0] * 255)
             for k, obj in enumerate(scene.objects, start=1):
                 if (view.ids == k).sum() >= 6:
                     hits.append(dominant_color(image, view.ids == k) == obj.color)
@@ -179,8 +193,8 @@ class Evaluator:
     def image2depth(self) -> Result:
         ours, const = [], []
         for i in range(self.samples):
-            _, view = _view(_rng(2000 + i))
-            pred = self.run_task(build_task("image2depth", image=view.rgb), i, 1.5).images[0].mean(-1)
+            _, view = _view(self.rng(2000 + i))
+            pred = self.run_task(build_task("image2depth", image=view.rgb), i, "image2depth").images[0].mean(-1)
             ours.append(abs_rel(pred, view.depth))
             const.append(abs_rel(np.zeros_like(pred), view.depth))
         o, c = float(np.mean(ours)), float(np.mean(const))
@@ -191,11 +205,14 @@ class Evaluator:
     def image2semanticmap(self) -> Result:
         ours, whole = [], []
         for i in range(self.samples):
-            rng = _rng(3000 + i)
+            rng = self.rng(3000 + i)
             scene, view = _view(rng)
             labels = shuffled_labels(scene, rng)
             pred = np.round(
-                self.run_task(build_task("image2semanticmap", image=view.rgb, labels=labels), i, 1.5).images[0] * 255
+                self.run_task(
+                    build_task("image2semanticmap", image=view.rgb, labels=labels), i, "image2semanticmap"
+                ).images[0]
+                * 255
             )
             for k, mask in enumerate(color_masks(pred, [label.color for label in labels]), start=1):
                 truth = view.ids == k
@@ -205,14 +222,17 @@ class Evaluator:
         o, w = float(np.mean(ours)), float(np.mean(whole))
         return Result("image2semanticmap", "IoU", o, w, "whole-image mask (empty: 0)", o >= 2 * w, len(ours))
 
-    def image2multiview(self) -> Result:
+    def image2multiview(self, swap_cameras: bool = False) -> Result:
+        """Novel views against the true ones. ``swap_cameras``: a control, the two target cameras
+        given in the wrong order (a model that ignored its cameras would not notice)."""
         ours, copy = [], []
         for i in range(self.samples):
-            rng = _rng(4000 + i)
+            rng = self.rng(4000 + i)
             scene = sample_scene(rng)
             cameras = sample_cameras(rng, 3, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
             views = render_views(scene, cameras, self.size)
-            out = self.run_task(build_task("image2multiview", image=views[0].rgb, cameras=cameras), i, 2.0)
+            given = [cameras[0], cameras[2], cameras[1]] if swap_cameras else cameras
+            out = self.run_task(build_task("image2multiview", image=views[0].rgb, cameras=given), i, "image2multiview")
             for pred, truth in zip(out.images, views[1:]):
                 ours.append(psnr(np.round(pred * 255), truth.rgb))
                 copy.append(psnr(views[0].rgb, truth.rgb))
@@ -224,11 +244,11 @@ class Evaluator:
     def camera_estimation(self) -> Result:
         ours, identity = [], []
         for i in range(self.samples):
-            rng = _rng(5000 + i)
+            rng = self.rng(5000 + i)
             scene = sample_scene(rng)
             cameras = sample_cameras(rng, 3, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
             views = render_views(scene, cameras, self.size)
-            out = self.run_task(build_task("camera_estimation", images=[v.rgb for v in views]), i, 1.0)
+            out = self.run_task(build_task("camera_estimation", images=[v.rgb for v in views]), i, "camera_estimation")
             frame = np.linalg.inv(cameras[0].c2w)
             for est, true in zip(out.cameras[0][1:], cameras[1:]):
                 relative = (frame @ true.c2w)[:3, :3]
@@ -249,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", default=None, help="comma-separated subset")
+    parser.add_argument("--split", default="test", choices=("test", "validation"), help="which held-out scenes")
+    parser.add_argument("--guidance", default=None, help="override, e.g. camera_estimation=2,image2multiview=1")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     from .loading import MINI_MODEL
@@ -256,14 +278,18 @@ def main(argv: list[str] | None = None) -> int:
 
     pipe = OneDiffusionPipeline.from_pretrained(Path(args.model) if args.model else MINI_MODEL)
     pipe.set_progress_bar_config(disable=True)
-    evaluator = Evaluator(pipe, args.samples, args.steps, args.seed)
+    guidance = (
+        {k: float(v) for k, v in (item.split("=") for item in args.guidance.split(","))} if args.guidance else None
+    )
+    evaluator = Evaluator(pipe, args.samples, args.steps, args.seed, args.split, guidance)
     chosen = set(args.tasks.split(",")) if args.tasks else None
     results, start = [], time.time()
     for run in evaluator.all():
         if chosen is None or run.__name__ in chosen:
             results.append(run())
     if args.json:
-        print(json.dumps({"model": str(args.model or MINI_MODEL), "seconds": round(time.time() - start),
+        print(json.dumps({"model": str(args.model or MINI_MODEL), "split": args.split, "guidance": evaluator.guidance,
+                          "seconds": round(time.time() - start),
                           "results": [asdict(r) for r in results]}, indent=1))  # fmt: skip
     else:
         print(f"{'task':<20}{'metric':<36}{'ours':>9}{'baseline':>10}  baseline is          passes")

@@ -193,3 +193,14 @@ def test_the_text_encoder_trains_with_the_transformer(records):
     before = [p.clone() for p in frozen.text_encoder.parameters()]
     frozen.train_step()
     assert all(torch.equal(a, b) for a, b in zip(before, frozen.text_encoder.parameters()))
+
+
+def test_validation_scenes_are_not_the_test_scenes():
+    from onediffusion.evaluate import GUIDANCE, Evaluator
+
+    pipe = type("Pipe", (), {"image_side": 32})()
+    test, validation = Evaluator(pipe), Evaluator(pipe, split="validation", guidance={"image2depth": 2.5})
+    assert sample_scene(test.rng(7)) != sample_scene(validation.rng(7))
+    assert validation.guidance == {**GUIDANCE, "image2depth": 2.5} and test.guidance == GUIDANCE
+    with pytest.raises(ValueError, match="split"):
+        Evaluator(pipe, split="train")
