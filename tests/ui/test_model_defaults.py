@@ -11,7 +11,6 @@ import gradio as gr
 import pytest
 
 from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, EDITING_GUIDANCE
-from onediffusion.training.tasks import TRAIN_TASKS
 from ui import build_demo
 from ui.camera_presets import PUBLISHED_CAMERA, CameraDefaults
 from ui.defaults import ModelDefaults
@@ -19,7 +18,9 @@ from ui.loader import Settings
 from ui.service import Studio
 from ui.tabs import control
 
-MINI_TASKS = sorted(TRAIN_TASKS)  # what OneDiffusion-Mini is trained for
+MINI_TASKS = ["boundingbox2image", "camera_estimation", "canny2image", "deblurring", "depth2image", "editing",
+              "identity", "image2boundingbox", "image2depth", "image2multiview", "image2semanticmap", "inpainting",
+              "multiview", "semanticmap2image", "text2image", "text2multiview"]  # fmt: skip
 STUDIO = {
     "name": "Mini for tests", "description": "a tiny model with a studio.json.", "image_side": 64,
     "negative_prompt": "blurry", "num_inference_steps": 3, "guidance_scale": 2.5, "tasks": MINI_TASKS,
@@ -117,12 +118,12 @@ def test_cameras_follow_the_models_camera(mini, examples):
 def test_the_banner_and_how_tos_name_what_the_model_was_not_trained_for(mini):
     assert mini.info.description == STUDIO["description"] and STUDIO["description"] in mini.banner()
     assert mini.untrained("Control") == ["HED soft edges", "Human pose"]
-    assert mini.untrained("Understanding") == ["Human pose", "HED soft edges"]
+    assert mini.untrained("Understanding") == ["Human pose", "HED soft edges", "Canny edges"]
     assert mini.untrained("Identity") == ["subject-driven"] and mini.untrained_note("Text to image") == ""
     assert "Not trained for HED soft edges, Human pose" in mini.untrained_note("Control")
     assert mini.banner().endswith(
         "Not trained for (expect noise): Control: HED soft edges, Human pose; "
-        "Understanding: Human pose, HED soft edges; Identity: subject-driven."
+        "Understanding: Human pose, HED soft edges, Canny edges; Identity: subject-driven."
     )
 
 
