@@ -10,7 +10,6 @@ every image once, train the transformer, write the checkpoint in the published f
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import shutil
 import sys
@@ -51,12 +50,12 @@ def vae_pool(records, count: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def save(out: Path, trainer: Trainer, vae, meta: dict) -> None:
-    """The published layout: transformer/, vae/, text_encoder/ (float16), tokenizer/, scheduler/;
-    the EMA weights of the transformer and the text encoder."""
+def save(out: Path, trainer: Trainer, vae, text_encoder, meta: dict) -> None:
+    """The published layout: transformer/, vae/, text_encoder/ (float16), tokenizer/, scheduler/."""
     trainer.ema.save_pretrained(out / "transformer")
     vae.save_pretrained(out / "vae")
-    copy.deepcopy(trainer.ema_text_encoder).to(torch.float16).save_pretrained(out / "text_encoder")
+    text_encoder.to(torch.float16).save_pretrained(out / "text_encoder")
+    text_encoder.float()
     FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG).save_pretrained(out / "scheduler")
     index = {"_class_name": "OneDiffusionPipeline", "transformer": ["onediffusion", "NextDiT"],
              "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "T5EncoderModel"],
@@ -68,7 +67,7 @@ def save(out: Path, trainer: Trainer, vae, meta: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="assets/onediffusion-mini")
-    parser.add_argument("--scenes", type=int, default=6000)
+    parser.add_argument("--scenes", type=int, default=3000)
     parser.add_argument("--vae-steps", type=int, default=1500)
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--seed", type=int, default=0)
@@ -103,10 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     }  # fmt: skip
     trainer = Trainer(config, records, store, tokenizer, text_encoder)
     t = time.time()
-    trainer.run(log=log, checkpoint=lambda tr: save(stage, tr, vae, {**meta, "timings": timings}))
+    trainer.run(log=log, checkpoint=lambda tr: save(stage, tr, vae, text_encoder, {**meta, "timings": timings}))
     timings["transformer_s"] = round(time.time() - t)
     timings["total_s"] = round(time.time() - t0)
-    save(stage, trainer, vae, {**meta, "timings": timings})
+    save(stage, trainer, vae, text_encoder, {**meta, "timings": timings})
     shutil.rmtree(out, ignore_errors=True)
     stage.rename(out)
     log(

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ..cameras import DEFAULT_FOCAL, Camera
+from ..cameras import Camera
 from ..conditions import blur, inpainting_canvas
 from ..prompts import COLOR_NAMES, Label
 from ..world import (
@@ -28,24 +28,19 @@ IMAGE_SIZE = 32
 VIEWS = 4
 VIEW_KINDS = ("rgb", "depth", "semanticmap", "boundingbox", "canny")  # one image of each per view
 SCENE_KINDS = ("masked", "blurred", "edited")  # one of each per scene, of view 0
-LABELLED_KINDS = ("semanticmap", "boundingbox")  # drawn in COLORINGS label colourings per view
-COLORINGS = 3
-# One lens (the published default focal length): a model this small learns poses, not focal lengths too.
-CAMERA_RANGES = {"elevation": (10.0, 40.0), "distance": (1.9, 2.3), "focal_length": (DEFAULT_FOCAL, DEFAULT_FOCAL)}
+CAMERA_RANGES = {"elevation": (10.0, 40.0), "distance": (1.9, 2.3), "focal_length": (1.2, 1.6)}
 
 
 @dataclass
 class SceneRecord:
-    """Everything training needs from one scene. Masks and boxes come in COLORINGS colourings:
-    image ``k * VIEWS + v`` of a labelled kind is view v in colouring k, and ``labels[k * VIEWS + v]``
-    names the objects it shows as "red sphere" with the colour they are drawn in there. The
-    colours are random palette colours (an object's own only by chance), so only the prompt, never
-    habit, says which colour is which object."""
+    """Everything training needs from one scene. ``labels[v]`` names the objects seen in view v as
+    "red sphere" with the colour its mask and box are drawn in (the object's own colour half the
+    time, another palette colour otherwise, so the prompt, not habit, says which colour is which)."""
 
     scene: Scene
     cameras: list[Camera]
     captions: list[str]
-    images: dict[str, np.ndarray]  # VIEW_KINDS: (V, H, W, 3), LABELLED_KINDS (K * V, ...); SCENE_KINDS: (H, W, 3)
+    images: dict[str, np.ndarray]  # VIEW_KINDS: (V, H, W, 3); SCENE_KINDS: (H, W, 3); uint8
     labels: list[list[Label]]
     instruction: str
     edited_caption: str
@@ -53,9 +48,9 @@ class SceneRecord:
 
 
 def label_colors(scene: Scene, rng: np.random.Generator) -> list[str]:
-    """The colour each object's mask is drawn in: distinct random palette colours. Had objects
-    kept their own colour, copying the photo's colours would pass for reading the prompt."""
-    return [str(c) for c in rng.choice(OBJECT_COLORS, size=len(scene.objects), replace=False)]
+    """The colour each object's mask is drawn in: its own, or a shuffled palette colour."""
+    own = [o.color for o in scene.objects]
+    return own if rng.random() < 0.5 else list(rng.choice(OBJECT_COLORS, size=len(own), replace=False))
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
@@ -102,12 +97,12 @@ def make_record(seed: int, size: int = IMAGE_SIZE, views: int = VIEWS) -> SceneR
     scene = sample_scene(rng)
     cameras = sample_cameras(rng, views, **CAMERA_RANGES)
     rendered = render_views(scene, cameras, size)
-    colorings = [label_colors(scene, rng) for _ in range(COLORINGS)]
+    colors = label_colors(scene, rng)
     images = {
         "rgb": np.stack([v.rgb for v in rendered]),
         "depth": np.stack([np.asarray(depth_image(v)) for v in rendered]),
-        "semanticmap": np.stack([semantic_map(v.ids, c) for c in colorings for v in rendered]),
-        "boundingbox": np.stack([box_map(v.ids, c) for c in colorings for v in rendered]),
+        "semanticmap": np.stack([semantic_map(v.ids, colors) for v in rendered]),
+        "boundingbox": np.stack([box_map(v.ids, colors) for v in rendered]),
         "canny": np.stack([np.asarray(edge_image(v)) for v in rendered]),
     }
     edited, instruction = _edit(scene, rng)
@@ -115,12 +110,11 @@ def make_record(seed: int, size: int = IMAGE_SIZE, views: int = VIEWS) -> SceneR
     images["masked"] = np.asarray(inpainting_canvas(rendered[0].rgb, _inpaint_mask(rng, size)))
     images["blurred"] = np.asarray(blur(rendered[0].rgb, float(rng.uniform(0.8, 1.6))))
     labels = []
-    for colors in colorings:
-        for v in rendered:
-            seen = sorted(int(k) for k in np.unique(v.ids) if k > 0)
-            labels.append(
-                [Label(f"{scene.objects[k - 1].color} {scene.objects[k - 1].shape}", colors[k - 1]) for k in seen]
-            )
+    for v in rendered:
+        seen = sorted(int(k) for k in np.unique(v.ids) if k > 0)
+        labels.append(
+            [Label(f"{scene.objects[k - 1].color} {scene.objects[k - 1].shape}", colors[k - 1]) for k in seen]
+        )
     return SceneRecord(
         scene=scene,
         cameras=cameras,
@@ -136,8 +130,7 @@ def make_record(seed: int, size: int = IMAGE_SIZE, views: int = VIEWS) -> SceneR
 @dataclass
 class LatentStore:
     """Posterior means and standard deviations of every image of every record, scaled for the
-    model: ``view[kind]`` (S, V, 2, C, h, w) (S, K * V, ... for labelled kinds) and ``scene[kind]``
-    (S, 2, C, h, w)."""
+    model: ``view[kind]`` (S, V, 2, C, h, w) and ``scene[kind]`` (S, 2, C, h, w)."""
 
     view: dict[str, torch.Tensor]
     scene: dict[str, torch.Tensor]

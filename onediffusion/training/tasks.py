@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..prompts import identity_prompt, task_prompt
-from .data import COLORINGS, VIEWS, SceneRecord
+from .data import VIEWS, SceneRecord
 
 LABELLED = {"semanticmap": "mask", "boundingbox": "boundingbox"}
 
@@ -41,13 +41,10 @@ def _maybe(caption: str, rng: np.random.Generator) -> str:
     return caption if rng.random() < 0.5 else ""
 
 
-def _condition(rec: SceneRecord, cond: str, v: int, rng: np.random.Generator) -> tuple[Source, dict]:
-    """The condition image of view v (for masks and boxes, in a random colouring) and the prompt's
-    labels for it."""
+def _labels(rec: SceneRecord, cond: str, v: int) -> dict:
     if cond not in LABELLED:
-        return Source(cond, v), {}
-    index = int(rng.integers(COLORINGS)) * VIEWS + v
-    return Source(cond, index), {"labels": rec.labels[index], "label_kind": LABELLED[cond]}
+        return {}
+    return {"labels": rec.labels[v], "label_kind": LABELLED[cond]}
 
 
 def text2image(rec, rng, n):
@@ -58,8 +55,8 @@ def text2image(rec, rng, n):
 def condition_to_image(cond: str) -> Recipe:
     def recipe(rec, rng, n):
         v = int(rng.integers(VIEWS))
-        source, labels = _condition(rec, cond, v, rng)
-        return Sample(task_prompt(cond, rec.captions[v], **labels), [Source("rgb", v), source], [True, False])
+        prompt = task_prompt(cond, rec.captions[v], **_labels(rec, cond, v))
+        return Sample(prompt, [Source("rgb", v), Source(cond, v)], [True, False])
 
     return recipe
 
@@ -67,9 +64,8 @@ def condition_to_image(cond: str) -> Recipe:
 def image_to_condition(cond: str) -> Recipe:
     def recipe(rec, rng, n):
         v = int(rng.integers(VIEWS))
-        source, labels = _condition(rec, cond, v, rng)
-        prompt = task_prompt(cond, _maybe(rec.captions[v], rng), **labels)
-        return Sample(prompt, [Source("rgb", v), source], [False, True])
+        prompt = task_prompt(cond, _maybe(rec.captions[v], rng), **_labels(rec, cond, v))
+        return Sample(prompt, [Source("rgb", v), Source(cond, v)], [False, True])
 
     return recipe
 
@@ -116,7 +112,7 @@ def _random_roles(rng: np.random.Generator, n: int) -> list[bool]:
 TRAIN_TASKS: dict[str, Recipe] = {
     "text2image": text2image,
     **{f"{c}2image": condition_to_image(c) for c in ("depth", "semanticmap", "boundingbox", "canny")},
-    **{f"image2{c}": image_to_condition(c) for c in ("depth", "semanticmap", "boundingbox", "canny")},
+    **{f"image2{c}": image_to_condition(c) for c in ("depth", "semanticmap", "boundingbox")},
     "inpainting": restoration("inpainting", "masked"),
     "deblurring": restoration("deblurring", "blurred"),
     "editing": editing,
