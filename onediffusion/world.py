@@ -34,11 +34,7 @@ from .prompts import COLOR_NAMES, Label
 SHAPES = ("sphere", "cube", "cylinder", "cone")
 OBJECT_COLORS = ("red", "lime", "blue", "yellow", "magenta", "cyan", "orange", "purple")
 FLOOR_COLOR = "grey"
-FLOOR_RGB = (0.66, 0.66, 0.66)  # neutral grey, in no palette entry: the floor's mean
-# The floor's quarters (x >= 0 and y >= 0 first, then counter-clockwise) in four greys around
-# FLOOR_RGB: a pattern fixed in the world, so every view shows its azimuth, even of a lone sphere
-# (without one, the pose of a round object on a uniform floor could not be told from its photo).
-FLOOR_QUARTERS = (0.57, 0.63, 0.69, 0.75)
+FLOOR_RGB = (0.66, 0.66, 0.66)  # neutral grey, in no palette entry
 SKY_RGB = (0.88, 0.88, 0.88)  # light neutral background where no surface is hit
 FLOOR_RADIUS = 4.0  # a finite floor keeps the farthest depth, and so the depth map's scale, bounded
 SCENE_RADIUS = 0.8  # every object lies inside this radius around the z axis
@@ -474,13 +470,6 @@ def _in_shadow(scene: Scene, points: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return blocked
 
 
-def floor_albedo(points: np.ndarray) -> np.ndarray:
-    """The floor's grey at points (N, 3) on it: FLOOR_QUARTERS by the quarter of (x, y)."""
-    x, y = points[:, 0] >= 0, points[:, 1] >= 0
-    quarter = np.where(y, np.where(x, 0, 1), np.where(x, 3, 2))
-    return np.asarray(FLOOR_QUARTERS)[quarter]
-
-
 def _shade(scene: Scene, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trace and shade rays -> (rgb (N, 3) in [0, 1], t (N,), ids (N,)). Lambertian sun with cast
     shadows plus ambient; rays that hit nothing get the sky colour."""
@@ -495,8 +484,6 @@ def _shade(scene: Scene, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.n
     lit = lambert > 0
     lambert[lit] *= ~_in_shadow(scene, points[lit], hit_ids[lit])
     albedo = np.array([FLOOR_RGB] + [np.array(obj.rgb) / 255.0 for obj in scene.objects])[hit_ids]
-    on_floor = hit_ids == 0
-    albedo[on_floor] = floor_albedo(points[on_floor])[:, None]
     ambient = scene.light.ambient
     rgb[hit] = albedo * (ambient + (1.0 - ambient) * lambert)[:, None]
     return rgb, t, ids
@@ -577,8 +564,8 @@ def render(scene: Scene, camera: Camera, size: int | tuple[int, int], supersampl
     rays = _camera_rays(camera.focal_length, h, w)[:, :, 0] @ rotation.T
     rgb, t, ids = _shade(scene, origin, rays.reshape(-1, 3))
     rgb, t, ids = rgb.reshape(h, w, 3), t.reshape(h, w), ids.reshape(h, w)
-    edges = _edge_pixels(np.where(np.isfinite(t), ids, -1), rgb) if supersample > 1 else None
-    if edges is not None and edges.any():  # a view of bare floor and sky has no edge to re-shade
+    if supersample > 1:
+        edges = _edge_pixels(np.where(np.isfinite(t), ids, -1), rgb)
         sub = _camera_rays(camera.focal_length, h, w, int(supersample), edges) @ rotation.T
         sub_rgb, _, _ = _shade(scene, origin, sub.reshape(-1, 3))
         rgb[edges] = sub_rgb.reshape(len(sub), -1, 3).mean(1)
