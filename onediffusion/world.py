@@ -564,8 +564,8 @@ def render(scene: Scene, camera: Camera, size: int | tuple[int, int], supersampl
     rays = _camera_rays(camera.focal_length, h, w)[:, :, 0] @ rotation.T
     rgb, t, ids = _shade(scene, origin, rays.reshape(-1, 3))
     rgb, t, ids = rgb.reshape(h, w, 3), t.reshape(h, w), ids.reshape(h, w)
-    if supersample > 1:
-        edges = _edge_pixels(np.where(np.isfinite(t), ids, -1), rgb)
+    edges = _edge_pixels(np.where(np.isfinite(t), ids, -1), rgb) if supersample > 1 else None
+    if edges is not None and edges.any():  # a view of bare floor or sky has no edge to re-shade
         sub = _camera_rays(camera.focal_length, h, w, int(supersample), edges) @ rotation.T
         sub_rgb, _, _ = _shade(scene, origin, sub.reshape(-1, 3))
         rgb[edges] = sub_rgb.reshape(len(sub), -1, 3).mean(1)

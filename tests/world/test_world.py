@@ -306,6 +306,14 @@ def test_supersampling_smooths_colour_only():
     assert 0 < changed.mean() < 0.5
 
 
+def test_a_view_with_no_edge_renders():
+    """Straight down onto the floor, the object out of sight: nothing to supersample."""
+    scene = Scene((_obj("sphere", "red", (0.0, 0.0), size=0.2),), SUN)
+    camera = Camera(np.array([[1, 0, 0, 2.0], [0, -1, 0, 2.0], [0, 0, -1, 1.0], [0, 0, 0, 1]], float), 2.0)
+    view = render(scene, camera, 16)
+    assert (view.ids == 0).all() and len(np.unique(view.rgb.reshape(-1, 3), axis=0)) == 1
+
+
 # ------------------------------------------------------------------------------------------------
 # Condition images
 
