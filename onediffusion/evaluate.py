@@ -12,8 +12,8 @@
 | camera_estimation | median relative rotation error | the identity | <= half |
 
 Held-out scenes come from seeds the trainer never uses: the test scenes (``HELD_OUT``) for the
-figures, and validation scenes (``VALIDATION``, ``--split validation``) on which the guidance scale of
-each task (``GUIDANCE``) was chosen, so the test scenes choose nothing. Masks in semantic prompts get
+figures, and validation scenes (``VALIDATION``, ``--split validation``) for choosing settings such as
+each task's guidance (``GUIDANCE``, ``--guidance``), so that the test scenes choose nothing. Masks in semantic prompts get
 colours other than their objects' own, so copying a colour from the map scores nothing.
 """
 
@@ -36,8 +36,8 @@ from .tasks import build_task
 from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
 
 HELD_OUT = 5_000_000  # training draws scene seeds below this; the test scenes start here
-VALIDATION = 6_000_000  # other held-out scenes, on which the guidance scales below were chosen
-# Guidance per task (the evaluation's, not the presets'), chosen on the validation scenes.
+VALIDATION = 6_000_000  # other held-out scenes, for choosing settings (never the test scenes)
+# Guidance per task (the evaluation's, not the presets'); try others with --split validation.
 GUIDANCE = {"text2image": 3.0, "semanticmap2image": 3.0, "image2depth": 1.5, "image2semanticmap": 1.5,
             "image2multiview": 2.0, "camera_estimation": 1.0}  # fmt: skip
 PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}

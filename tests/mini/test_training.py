@@ -162,3 +162,20 @@ def test_validation_scenes_are_not_the_test_scenes():
     assert validation.guidance == {**GUIDANCE, "image2depth": 2.5} and test.guidance == GUIDANCE
     with pytest.raises(ValueError, match="split"):
         Evaluator(pipe, split="train")
+
+
+def test_the_swapped_camera_control_swaps_only_the_target_cameras():
+    from onediffusion.evaluate import Evaluator
+
+    class Recorder:
+        image_side, calls = 32, []
+
+        def __call__(self, views, **kwargs):
+            self.calls.append([slot.camera for slot in views if isinstance(slot, CameraSlot)])
+            return type("Out", (), {"images": [np.zeros((32, 32, 3))] * 2})()
+
+    pipe = Recorder()
+    Evaluator(pipe, samples=1).image2multiview()
+    Evaluator(pipe, samples=1).image2multiview(swap_cameras=True)
+    (a, b, c), swapped = pipe.calls
+    assert [cam.c2w.tolist() for cam in swapped] == [cam.c2w.tolist() for cam in (a, c, b)]
