@@ -12,9 +12,10 @@
 | camera_estimation | median relative rotation error | the identity | <= half |
 
 Held-out scenes come from seeds the trainer never uses: the test scenes (``HELD_OUT``) for the
-figures, and validation scenes (``VALIDATION``, ``--split validation``) for choosing settings such as
-each task's guidance (``GUIDANCE``, ``--guidance``), so that the test scenes choose nothing. Masks in semantic prompts get
-colours other than their objects' own, so copying a colour from the map scores nothing.
+figures, and validation scenes (``VALIDATION``, ``--split validation``) for choosing settings such
+as each task's guidance (``GUIDANCE``, ``--guidance``), so that the test scenes choose nothing.
+Masks in semantic prompts get colours other than their objects' own, so copying a colour from the
+map scores nothing.
 """
 
 from __future__ import annotations
@@ -115,10 +116,6 @@ class Result:
         )
 
 
-def _rng(i: int, base: int = HELD_OUT) -> np.random.Generator:
-    return np.random.default_rng(base + i)
-
-
 def shuffled_labels(scene: Scene, rng: np.random.Generator) -> list[Label]:
     """Labels "red sphere" whose mask colours are palette colours other than the objects' own."""
     while True:
@@ -143,7 +140,8 @@ class Evaluator:
         self.guidance = {**GUIDANCE, **(guidance or {})}
 
     def rng(self, i: int) -> np.random.Generator:
-        return _rng(i, self.base)
+        """The generator of held-out case ``i`` of this split."""
+        return np.random.default_rng(self.base + i)
 
     def run_task(self, spec, i: int, task: str):
         kwargs = {**spec.kwargs(), "guidance_scale": self.guidance[task]}  # the evaluation's, not the preset's
@@ -208,12 +206,8 @@ class Evaluator:
             rng = self.rng(3000 + i)
             scene, view = _view(rng)
             labels = shuffled_labels(scene, rng)
-            pred = np.round(
-                self.run_task(
-                    build_task("image2semanticmap", image=view.rgb, labels=labels), i, "image2semanticmap"
-                ).images[0]
-                * 255
-            )
+            spec = build_task("image2semanticmap", image=view.rgb, labels=labels)
+            pred = np.round(self.run_task(spec, i, "image2semanticmap").images[0] * 255)
             for k, mask in enumerate(color_masks(pred, [label.color for label in labels]), start=1):
                 truth = view.ids == k
                 if truth.sum() >= 6:

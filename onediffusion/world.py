@@ -564,11 +564,11 @@ def render(scene: Scene, camera: Camera, size: int | tuple[int, int], supersampl
     rays = _camera_rays(camera.focal_length, h, w)[:, :, 0] @ rotation.T
     rgb, t, ids = _shade(scene, origin, rays.reshape(-1, 3))
     rgb, t, ids = rgb.reshape(h, w, 3), t.reshape(h, w), ids.reshape(h, w)
-    edges = _edge_pixels(np.where(np.isfinite(t), ids, -1), rgb) if supersample > 1 else None
-    if edges is not None and edges.any():  # a view of bare floor or sky has no edge to re-shade
+    if supersample > 1:
+        edges = _edge_pixels(np.where(np.isfinite(t), ids, -1), rgb)
         sub = _camera_rays(camera.focal_length, h, w, int(supersample), edges) @ rotation.T
         sub_rgb, _, _ = _shade(scene, origin, sub.reshape(-1, 3))
-        rgb[edges] = sub_rgb.reshape(len(sub), -1, 3).mean(1)
+        rgb[edges] = sub_rgb.reshape(sub.shape).mean(1)  # (edges, samples**2, 3): no edge, no rows
     return View(np.round(rgb * 255.0).astype(np.uint8), t.astype(np.float32), ids, camera)
 
 

@@ -168,7 +168,10 @@ def test_the_swapped_camera_control_swaps_only_the_target_cameras():
     from onediffusion.evaluate import Evaluator
 
     class Recorder:
-        image_side, calls = 32, []
+        image_side = 32
+
+        def __init__(self):
+            self.calls = []
 
         def __call__(self, views, **kwargs):
             self.calls.append([slot.camera for slot in views if isinstance(slot, CameraSlot)])
