@@ -256,6 +256,21 @@ class Evaluator:
                 self.image2multiview, self.camera_estimation]  # fmt: skip
 
 
+def guidance_overrides(text: str) -> dict[str, float]:
+    """``"camera_estimation=2,image2multiview=1"`` -> {task: guidance}, for tasks of ``GUIDANCE`` only."""
+    out = {}
+    for item in text.split(","):
+        task, sep, value = item.partition("=")
+        task = task.strip()
+        if not sep or task not in GUIDANCE:
+            raise argparse.ArgumentTypeError(f"expected task=value with a task of {sorted(GUIDANCE)}, got {item!r}")
+        try:
+            out[task] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"the guidance of {task} must be a number, got {value!r}") from None
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="a model folder (default: the bundled OneDiffusion-Mini)")
@@ -264,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", default=None, help="comma-separated subset")
     parser.add_argument("--split", default="test", choices=("test", "validation"), help="which held-out scenes")
-    parser.add_argument("--guidance", default=None, help="override, e.g. camera_estimation=2,image2multiview=1")
+    parser.add_argument("--guidance", type=guidance_overrides, default=None,
+                        help="override, e.g. camera_estimation=2,image2multiview=1")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     from .loading import MINI_MODEL
@@ -272,10 +288,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pipe = OneDiffusionPipeline.from_pretrained(Path(args.model) if args.model else MINI_MODEL)
     pipe.set_progress_bar_config(disable=True)
-    guidance = (
-        {k: float(v) for k, v in (item.split("=") for item in args.guidance.split(","))} if args.guidance else None
-    )
-    evaluator = Evaluator(pipe, args.samples, args.steps, args.seed, args.split, guidance)
+    evaluator = Evaluator(pipe, args.samples, args.steps, args.seed, args.split, args.guidance)
     chosen = set(args.tasks.split(",")) if args.tasks else None
     results, start = [], time.time()
     for run in evaluator.all():

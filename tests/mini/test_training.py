@@ -213,3 +213,16 @@ def test_text_encoder_pretraining_teaches_each_token_its_context(records):
     assert not encoder.training and not any(p.requires_grad for p in encoder.parameters())
     again, _ = run()
     assert all(torch.equal(a, b) for a, b in zip(encoder.parameters(), again.parameters()))
+
+
+def test_guidance_overrides_name_known_tasks_with_numbers(capsys):
+    from onediffusion.evaluate import guidance_overrides, main
+
+    assert guidance_overrides("camera_estimation=2,image2multiview=1.5") == {
+        "camera_estimation": 2.0,
+        "image2multiview": 1.5,
+    }
+    for bad in ("camera=2", "text2image", "text2image=high"):
+        with pytest.raises(SystemExit):
+            main(["--guidance", bad])
+        assert "--guidance" in capsys.readouterr().err
