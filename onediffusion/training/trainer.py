@@ -36,7 +36,7 @@ MINI_TRANSFORMER = {
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 14000
+    steps: int = 20000
     micro_batch: int = 16
     micro_batches: int = 2  # tasks per optimiser step, each its own micro-batch
     lr: float = 4e-4
