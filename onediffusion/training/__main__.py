@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenes", type=int, default=3000)
     parser.add_argument("--vae-steps", type=int, default=1500)
     parser.add_argument("--text-steps", type=int, default=1500)
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="the learning-rate schedule's length")
+    parser.add_argument("--stop-at", type=int, default=TrainConfig.stop_at, help="stop after this many steps")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)  # noqa: E731
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     timings["encode_s"] = round(time.time() - t)
     log(f"encoded every image in {timings['encode_s']}s")
 
-    config = TrainConfig(seed=args.seed, steps=args.steps)
+    config = TrainConfig(seed=args.seed, steps=args.steps, stop_at=args.stop_at)
     meta = {
         "name": "OneDiffusion-Mini", "description": DESCRIPTION, "image_side": IMAGE_SIZE, "negative_prompt": "",
         "num_inference_steps": 30, "guidance_scale": 3.0, "tasks": sorted(TRAIN_TASKS),

@@ -36,7 +36,8 @@ MINI_TRANSFORMER = {
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 20000
+    steps: int = 20000  # the length of the learning-rate schedule
+    stop_at: int | None = None  # stop after this many steps (None: at ``steps``), the schedule unchanged
     micro_batch: int = 16
     micro_batches: int = 2  # tasks per optimiser step, each its own micro-batch
     lr: float = 4e-4
@@ -142,12 +143,13 @@ class Trainer:
 
     def run(self, log=print, checkpoint=None, every: int = 500) -> None:
         start, running = time.time(), {}
-        while self.step < self.config.steps:
+        end = self.config.steps if self.config.stop_at is None else min(self.config.stop_at, self.config.steps)
+        while self.step < end:
             for task, value in self.train_step().items():
                 running.setdefault(task, []).append(value)
-            if self.step % 50 == 0 or self.step == self.config.steps:
+            if self.step % 50 == 0 or self.step == end:
                 elapsed = time.time() - start
-                eta = elapsed / self.step * (self.config.steps - self.step)
+                eta = elapsed / self.step * (end - self.step)
                 means = " ".join(f"{t}={np.mean(v):.3f}" for t, v in sorted(running.items()))
                 log(
                     f"step {self.step}/{self.config.steps} {elapsed:.0f}s eta {eta:.0f}s lr {self.lr_at(self.step):.2e} | {means}"

@@ -226,3 +226,11 @@ def test_guidance_overrides_name_known_tasks_with_numbers(capsys):
         with pytest.raises(SystemExit):
             main(["--guidance", bad])
         assert "--guidance" in capsys.readouterr().err
+
+
+def test_stop_at_ends_training_early_on_the_full_schedule(records):
+    trainer = _tiny_trainer(records)
+    trainer.config.steps, trainer.config.stop_at, lrs = 8, 3, []
+    trainer.run(log=lambda m: None, checkpoint=lambda tr: lrs.append(tr.opt.param_groups[0]["lr"]), every=1)
+    assert trainer.step == 3 and len(lrs) == 3
+    assert lrs[-1] == pytest.approx(trainer.lr_at(2)) and trainer.lr_at(2) > trainer.lr_at(7)
