@@ -38,6 +38,7 @@ from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_came
 
 HELD_OUT = 5_000_000  # training draws scene seeds below this; the test scenes start here
 VALIDATION = 6_000_000  # other held-out scenes, for choosing settings (never the test scenes)
+SPLITS = {"test": HELD_OUT, "validation": VALIDATION}  # the first seed of each split
 # Guidance per task (the evaluation's, not the presets'); try others with --split validation.
 GUIDANCE = {"text2image": 3.0, "semanticmap2image": 3.0, "image2depth": 1.5, "image2semanticmap": 1.5,
             "image2multiview": 2.0, "camera_estimation": 1.0}  # fmt: skip
@@ -124,19 +125,24 @@ def shuffled_labels(scene: Scene, rng: np.random.Generator) -> list[Label]:
             return [Label(f"{o.color} {o.shape}", c) for o, c in zip(scene.objects, colors)]
 
 
+def _cameras(rng, n: int):
+    """``n`` held-out orbit cameras: the training range of distances, one lens."""
+    return sample_cameras(rng, n, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
+
+
 def _view(rng, n_objects=None, size=32) -> tuple[Scene, View]:
     scene = sample_scene(rng, n_objects)
-    return scene, render(scene, sample_cameras(rng, 1, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))[0], size)
+    return scene, render(scene, _cameras(rng, 1)[0], size)
 
 
 class Evaluator:
     def __init__(self, pipe, samples: int = 24, steps: int = 30, seed: int = 0, split: str = "test",
                  guidance: dict[str, float] | None = None):  # fmt: skip
-        if split not in ("test", "validation"):
-            raise ValueError(f"`split` must be 'test' or 'validation', got {split!r}.")
+        if split not in SPLITS:
+            raise ValueError(f"`split` must be one of {list(SPLITS)}, got {split!r}.")
         self.pipe, self.samples, self.steps, self.seed = pipe, samples, steps, seed
         self.size = pipe.image_side
-        self.base = HELD_OUT if split == "test" else VALIDATION
+        self.base = SPLITS[split]
         self.guidance = {**GUIDANCE, **(guidance or {})}
 
     def rng(self, i: int) -> np.random.Generator:
@@ -223,7 +229,7 @@ class Evaluator:
         for i in range(self.samples):
             rng = self.rng(4000 + i)
             scene = sample_scene(rng)
-            cameras = sample_cameras(rng, 3, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
+            cameras = _cameras(rng, 3)
             views = render_views(scene, cameras, self.size)
             given = [cameras[0], cameras[2], cameras[1]] if swap_cameras else cameras
             out = self.run_task(build_task("image2multiview", image=views[0].rgb, cameras=given), i, "image2multiview")
@@ -240,7 +246,7 @@ class Evaluator:
         for i in range(self.samples):
             rng = self.rng(5000 + i)
             scene = sample_scene(rng)
-            cameras = sample_cameras(rng, 3, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
+            cameras = _cameras(rng, 3)
             views = render_views(scene, cameras, self.size)
             out = self.run_task(build_task("camera_estimation", images=[v.rgb for v in views]), i, "camera_estimation")
             frame = np.linalg.inv(cameras[0].c2w)
@@ -278,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tasks", default=None, help="comma-separated subset")
-    parser.add_argument("--split", default="test", choices=("test", "validation"), help="which held-out scenes")
+    parser.add_argument("--split", default="test", choices=tuple(SPLITS), help="which held-out scenes")
     parser.add_argument("--guidance", type=guidance_overrides, default=None,
                         help="override, e.g. camera_estimation=2,image2multiview=1")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
