@@ -1,48 +1,62 @@
-"""Is relative camera rotation readable from two 32-px views at all? A small CNN regresses the
-relative rotation (as 6D: two columns) from (view 0, view v) of training scenes; median geodesic
-error on held-out scenes vs the identity guess."""
+"""Is the relative camera readable from two 32-px views at all? A small CNN regresses the rotation of
+view v relative to view 0 (6-D: two orthonormalised columns) from the two views stacked as channels,
+on the training scenes' (view 0, view v) pairs; median geodesic error on held-out scenes against the
+identity guess.
+
+    PYTHONPATH=. python docs/experiments/camera-estimation/cnn_probe.py SCENES SECONDS [--latents]
+
+``--latents``: from the shipped Mini VAE's 8x8x16 latents (what the transformer sees) instead of pixels.
+"""
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 from onediffusion.cameras import rotation_angle_deg
-from onediffusion.training.data import make_record
+from onediffusion.training.data import encode_images, make_record
 
 torch.manual_seed(0)
+scenes, seconds, latents = int(sys.argv[1]), float(sys.argv[2]), "--latents" in sys.argv[3:]
+if latents:
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(Path(__file__).resolve().parents[3] / "assets/onediffusion-mini/vae").eval()
 
 
 def data(seeds):
+    records = [make_record(s) for s in seeds]
+    rgb = np.stack([r.images["rgb"] for r in records])  # (S, 4, H, W, 3)
+    if latents:
+        views = encode_images(vae, rgb.reshape(-1, *rgb.shape[2:]))[:, 0].unflatten(0, rgb.shape[:2])
+    else:
+        views = torch.from_numpy(rgb).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
     X, Y = [], []
-    for s in seeds:
-        r = make_record(s)
-        f = np.linalg.inv(r.cameras[0].c2w)
+    for k, r in enumerate(records):
+        frame = np.linalg.inv(r.cameras[0].c2w)
         for v in range(1, 4):
-            X.append(np.concatenate([r.images["rgb"][0], r.images["rgb"][v]], -1))
-            Y.append((f @ r.cameras[v].c2w)[:3, :3])
-    return torch.tensor(np.stack(X)).permute(0, 3, 1, 2).float() / 127.5 - 1, torch.tensor(np.stack(Y)).float()
+            X.append(torch.cat([views[k, 0], views[k, v]], 0))
+            Y.append((frame @ r.cameras[v].c2w)[:3, :3])
+    return torch.stack(X), torch.tensor(np.stack(Y)).float()
 
 
-n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-Xtr, Ytr = data(range(n))
+Xtr, Ytr = data(range(scenes))
 Xte, Yte = data(range(5_000_000, 5_000_200))
-net = nn.Sequential(
-    nn.Conv2d(6, 32, 3, 1, 1),
-    nn.GELU(),
-    nn.Conv2d(32, 64, 4, 2, 1),
-    nn.GELU(),
-    nn.Conv2d(64, 128, 4, 2, 1),
-    nn.GELU(),
-    nn.Conv2d(128, 128, 4, 2, 1),
-    nn.GELU(),
-    nn.Flatten(),
-    nn.Linear(128 * 16, 256),
-    nn.GELU(),
-    nn.Linear(256, 6),
-)
+if latents:  # 8x8 inputs: one downsampling
+    convs = [
+        nn.Conv2d(32, 128, 3, 1, 1),
+        nn.GELU(),
+        nn.Conv2d(128, 128, 3, 1, 1),
+        nn.GELU(),
+        nn.Conv2d(128, 128, 4, 2, 1),
+    ]
+else:  # 32x32 inputs: three
+    convs = [nn.Conv2d(6, 32, 3, 1, 1), nn.GELU(), nn.Conv2d(32, 64, 4, 2, 1), nn.GELU(), nn.Conv2d(64, 128, 4, 2, 1),
+             nn.GELU(), nn.Conv2d(128, 128, 4, 2, 1)]  # fmt: skip
+net = nn.Sequential(*convs, nn.GELU(), nn.Flatten(), nn.Linear(128 * 16, 256), nn.GELU(), nn.Linear(256, 6))
 opt = torch.optim.AdamW(net.parameters(), 1e-3)
 
 
@@ -54,9 +68,8 @@ def to_rot(o):
     return torch.stack([a, b, torch.cross(a, b, dim=1)], -1)
 
 
-t0 = time.time()
-step = 0
-while time.time() - t0 < float(sys.argv[2] if len(sys.argv) > 2 else 180):
+t0, step = time.time(), 0
+while time.time() - t0 < seconds:
     i = torch.randint(len(Xtr), (128,))
     loss = (to_rot(net(Xtr[i])) - Ytr[i]).pow(2).mean()
     opt.zero_grad()
@@ -65,15 +78,6 @@ while time.time() - t0 < float(sys.argv[2] if len(sys.argv) > 2 else 180):
     step += 1
 with torch.no_grad():
     for name, X, Y in (("train", Xtr[:600], Ytr[:600]), ("held-out", Xte, Yte)):
-        R = to_rot(net(X)).numpy()
-        e = [rotation_angle_deg(a, b) for a, b in zip(R, Y.numpy())]
-        ident = [rotation_angle_deg(np.eye(3), b) for b in Y.numpy()]
-        print(
-            name,
-            "steps",
-            step,
-            "median err",
-            round(float(np.median(e)), 1),
-            "identity",
-            round(float(np.median(ident)), 1),
-        )
+        errors = [rotation_angle_deg(a, b) for a, b in zip(to_rot(net(X)).numpy(), Y.numpy())]
+        identity = [rotation_angle_deg(np.eye(3), b) for b in Y.numpy()]
+        print(f"{name}: {step} steps, median error {np.median(errors):.1f}, identity {np.median(identity):.1f}")
