@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cameras import rotation_angle_deg
+from .cameras import Camera, rotation_angle_deg
 from .prompts import COLOR_NAMES, Label
 from .tasks import build_task
 from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
@@ -123,6 +123,18 @@ def shuffled_labels(scene: Scene, rng: np.random.Generator) -> list[Label]:
         colors = list(rng.choice(OBJECT_COLORS, size=len(scene.objects), replace=False))
         if all(c != o.color for c, o in zip(colors, scene.objects)):
             return [Label(f"{o.color} {o.shape}", c) for o, c in zip(scene.objects, colors)]
+
+
+def relative_rotation_errors(estimated: list[Camera], cameras: list[Camera]) -> tuple[list[float], list[float]]:
+    """Rotation errors (degrees) of cameras 1.. estimated in the frame of the first against the true
+    ones relative to the first, and those of guessing the identity."""
+    frame = np.linalg.inv(cameras[0].c2w)
+    ours, identity = [], []
+    for est, true in zip(estimated[1:], cameras[1:]):
+        relative = (frame @ true.c2w)[:3, :3]
+        ours.append(rotation_angle_deg(est.c2w[:3, :3], relative))
+        identity.append(rotation_angle_deg(np.eye(3), relative))
+    return ours, identity
 
 
 def _cameras(rng, n: int):
@@ -249,11 +261,9 @@ class Evaluator:
             cameras = _cameras(rng, 3)
             views = render_views(scene, cameras, self.size)
             out = self.run_task(build_task("camera_estimation", images=[v.rgb for v in views]), i, "camera_estimation")
-            frame = np.linalg.inv(cameras[0].c2w)
-            for est, true in zip(out.cameras[0][1:], cameras[1:]):
-                relative = (frame @ true.c2w)[:3, :3]
-                ours.append(rotation_angle_deg(est.c2w[:3, :3], relative))
-                identity.append(rotation_angle_deg(np.eye(3), relative))
+            errors, guesses = relative_rotation_errors(out.cameras[0], cameras)
+            ours += errors
+            identity += guesses
         o, b = float(np.median(ours)), float(np.median(identity))
         return Result("camera_estimation", "median rotation error (deg)", o, b, "identity", o <= 0.5 * b, len(ours))
 

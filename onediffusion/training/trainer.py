@@ -45,6 +45,7 @@ class TrainConfig:
     ema: float = 0.998
     caption_drop: float = 0.1
     condition_sigma: float = 0.05
+    tasks: tuple[str, ...] | None = None  # the tasks to draw from (None: all of TRAIN_TASKS)
     transformer: dict = field(default_factory=lambda: dict(MINI_TRANSFORMER))
 
 
@@ -58,6 +59,13 @@ class Batch:
 class Trainer:
     def __init__(self, config: TrainConfig, records: list[SceneRecord], store: LatentStore, tokenizer, text_encoder):
         self.config, self.records, self.store = config, records, store
+        self.tasks = list(config.tasks or TRAIN_TASKS)
+        unknown = [t for t in self.tasks if t not in TRAIN_TASKS]
+        if unknown or len(self.tasks) < config.micro_batches:
+            raise ValueError(
+                f"`tasks` must name at least `micro_batches` ({config.micro_batches}) of {sorted(TRAIN_TASKS)}, "
+                f"got {config.tasks!r}."
+            )
         self.tokenizer, self.text_encoder = tokenizer, text_encoder.eval().requires_grad_(False)
         torch.manual_seed(config.seed)
         self.model = NextDiT(**config.transformer).train()
@@ -120,7 +128,7 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         for group in self.opt.param_groups:
             group["lr"] = self.lr_at(self.step)
-        tasks = self.rng.choice(list(TRAIN_TASKS), size=self.config.micro_batches, replace=False)
+        tasks = self.rng.choice(self.tasks, size=self.config.micro_batches, replace=False)
         losses = {}
         for task in tasks:
             loss = self.loss(self.sample_batch(str(task)))

@@ -203,3 +203,14 @@ def test_stop_at_ends_training_early_on_the_full_schedule(records):
     trainer.run(log=lambda m: None, checkpoint=lambda tr: lrs.append(tr.opt.param_groups[0]["lr"]), every=1)
     assert trainer.step == 3 and len(lrs) == 3
     assert lrs[-1] == pytest.approx(trainer.lr_at(2)) and trainer.lr_at(2) > trainer.lr_at(7)
+
+
+def test_tasks_restricts_what_a_step_draws(records):
+    trainer = _tiny_trainer(records)
+    config = TrainConfig(**{**trainer.config.__dict__, "tasks": ("camera_estimation",), "micro_batches": 1})
+    trainer = Trainer(config, records, trainer.store, trainer.tokenizer, trainer.text_encoder)
+    assert all(list(trainer.train_step()) == ["camera_estimation"] for _ in range(2))
+    for bad in ({"tasks": ("camera_estimation",)}, {"tasks": ("no_such_task", "text2image")}):
+        with pytest.raises(ValueError, match="`tasks`"):
+            Trainer(TrainConfig(**{**config.__dict__, "micro_batches": 2, **bad}), records, trainer.store,
+                    trainer.tokenizer, trainer.text_encoder)  # fmt: skip

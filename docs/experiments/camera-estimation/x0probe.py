@@ -1,58 +1,43 @@
-"""One-step x0 prediction of the camera slots at several sigmas, with true images; rotation error of
-cameras recovered from it, vs from the true rays (roundtrip) and the identity."""
+"""One-step x0 estimates of the camera slots at fixed sigmas, given the true images: the rotation
+errors of the cameras recovered from them against those recovered from the true rays, and the
+identity's.
+
+    PYTHONPATH=. python docs/experiments/camera-estimation/x0probe.py MODEL
+"""
 
 import sys
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL
-from transformers import T5EncoderModel, T5Tokenizer
+from common import single_task_trainer
 
-import onediffusion.training.trainer as T
 from onediffusion.cameras import cameras_from_rays, latent_to_rays, rotation_angle_deg
-from onediffusion.model import NextDiT
-from onediffusion.training.data import build_store, make_record
-from onediffusion.training.tasks import TRAIN_TASKS
 
-m = sys.argv[1]
-records = [make_record(i) for i in range(64)]
-vae = AutoencoderKL.from_pretrained(m + "/vae").eval()
-store = build_store(vae, records)
-tok = T5Tokenizer.from_pretrained(m + "/tokenizer")
-enc = T5EncoderModel.from_pretrained(m + "/text_encoder").float()
-T.TRAIN_TASKS = {"camera_estimation": TRAIN_TASKS["camera_estimation"]}
-tr = T.Trainer(T.TrainConfig(micro_batches=1, micro_batch=64), records, store, tok, enc)
-model = NextDiT.from_pretrained(m + "/transformer").eval()
+trainer = single_task_trainer("camera_estimation", 64, sys.argv[1], load_transformer=True, micro_batch=64)
 torch.manual_seed(0)
-b = tr.sample_batch("camera_estimation")
-N = b.x0.shape[1]
-cams = [j for j in range(N) if j % 2 == 1]
+batch = trainer.sample_batch("camera_estimation")
+cams = list(range(1, batch.x0.shape[1], 2))  # slots [image_0, camera_0, image_1, camera_1, ...]
 
 
-def rot_errors(x0):
-    errs = []
-    for i in range(len(x0)):
-        rays = latent_to_rays(x0[i, cams])
-        c2w, _ = cameras_from_rays(rays.double())
-        true, _ = cameras_from_rays(latent_to_rays(b.x0[i, cams]).double())
-        for v in range(1, len(cams)):
-            errs.append(rotation_angle_deg(c2w[v, :3, :3].numpy(), true[v, :3, :3].numpy()))
-    return np.median(errs)
+def rotations(x0: torch.Tensor) -> np.ndarray:
+    """(B, V - 1, 3, 3): the rotations of cameras 1.. recovered from each sample's camera slots."""
+    return np.stack([cameras_from_rays(latent_to_rays(x[cams]).double())[0][1:, :3, :3].numpy() for x in x0])
 
 
-ident = []
-for i in range(len(b.x0)):
-    true, _ = cameras_from_rays(latent_to_rays(b.x0[i, cams]).double())
-    for v in range(1, len(cams)):
-        ident.append(rotation_angle_deg(np.eye(3), true[v, :3, :3].numpy()))
-print("views", N // 2, "identity median", np.median(ident))
-states, mask = tr.encode_prompts(b.prompts)
+def median_error(estimated: np.ndarray, true: np.ndarray) -> float:
+    return float(
+        np.median([rotation_angle_deg(a, b) for a, b in zip(estimated.reshape(-1, 3, 3), true.reshape(-1, 3, 3))])
+    )
+
+
+true = rotations(batch.x0)
+print("views", len(cams), "identity median", median_error(np.broadcast_to(np.eye(3), true.shape), true))
+states, mask = trainer.encode_prompts(batch.prompts)
 with torch.no_grad():
-    for sig in (0.3, 0.6, 0.9, 1.0):
-        sigma = torch.where(b.targets, torch.full(b.targets.shape, sig), torch.zeros(b.targets.shape))
-        noise = torch.randn(b.x0.shape)
+    for level in (0.3, 0.6, 0.9, 1.0):
+        sigma = torch.where(batch.targets, torch.full(batch.targets.shape, level), torch.zeros(batch.targets.shape))
+        noise = torch.randn(batch.x0.shape)
         s = sigma[:, :, None, None, None]
-        xt = (1 - s) * b.x0 + s * noise
-        v = model(samples=xt, timesteps=sigma * 1000, encoder_hidden_states=states, encoder_attention_mask=mask)
-        x0hat = xt - s * v
-        print("sigma", sig, "median rot err of x0-hat", rot_errors(x0hat))
+        xt = (1 - s) * batch.x0 + s * noise
+        v = trainer.model(samples=xt, timesteps=sigma * 1000, encoder_hidden_states=states, encoder_attention_mask=mask)
+        print("sigma", level, "median rot err of x0-hat", median_error(rotations(xt - s * v), true))
