@@ -152,6 +152,15 @@ def test_identity_keeps_the_references_objects(client, files):
     assert all(dominant_color(pixels(item["image"])) in colours for item in gallery)
 
 
+def colour_shares(rgb: np.ndarray) -> dict[str, float]:
+    """The share of a view's saturated pixels that are, each on its own, of each palette colour. One
+    ``dominant_color`` of a whole view mixes its objects (orange and blue read as purple)."""
+    flat = rgb.reshape(-1, 3)
+    names = [dominant_color(p[None]) for p in flat]
+    names = [n for n in names if n is not None]
+    return {c: names.count(c) / max(len(names), 1) for c in OBJECT_COLORS}
+
+
 def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption):
     rows = [view["camera"] for view in example_text()["scene"]["views"]]
     gallery, gif, archive, _, _, _ = client.predict(
@@ -159,7 +168,12 @@ def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption)
     )
     colours = {obj.color for obj in world["scene"].objects}
     assert len(gallery) == 3 and gif and archive
-    assert all(dominant_color(pixels(item["image"])) in colours for item in gallery[1:])
+    given, *novel = [colour_shares(pixels(item["image"])) for item in gallery]
+    shown = [{c: round(v, 2) for c, v in share.items() if v >= 0.05} for share in (given, *novel)]
+    assert all(given[c] >= 0.1 for c in colours), shown  # the measure sees both objects in the input
+    # Each novel view is mostly the scene's objects (the shipped Mini drops the cube from one view:
+    # orange 0.37, blue 0.05; the 12000-step candidate in docs/experiments/context-t5 keeps both).
+    assert all(max(share[c] for c in colours) >= 0.25 for share in novel), shown
 
 
 def test_camera_estimation_finds_the_orbits_height_and_radius(client, files):
