@@ -1,6 +1,6 @@
 """OneDiffusion-Mini's frozen parts: a tokenizer trained on the world's prompts, a small T5
-encoder built with fixed random weights (a fixed random map still tells tokens and their order
-apart; the transformer learns to read it), and a small VAE trained on the world's images."""
+encoder pretrained on them to carry each token's context, and a small VAE trained on the
+world's images."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from diffusers import AutoencoderKL
 from transformers import T5Config, T5EncoderModel
 
@@ -33,6 +34,54 @@ def build_tokenizer(folder: Path, prompts: list[str], vocab_size: int = 400):
 def build_text_encoder(vocab_size: int, seed: int) -> T5EncoderModel:
     torch.manual_seed(seed)
     return T5EncoderModel(T5Config(vocab_size=vocab_size, **MINI_T5)).eval()
+
+
+def context_targets(ids: torch.Tensor, mask: torch.Tensor, window: int) -> torch.Tensor:
+    """(B, L) token ids -> (B, L, 2 * window): the ids at offsets -window..-1, 1..window of each
+    position, -100 (ignored) past either end of the prompt or at padding."""
+    ids = ids.masked_fill(~mask.bool(), -100)
+    L = ids.shape[1]
+    columns = []
+    for offset in [*range(-window, 0), *range(1, window + 1)]:
+        shifted = torch.full_like(ids, -100)
+        if offset > 0:
+            shifted[:, : L - offset] = ids[:, offset:]
+        else:
+            shifted[:, -offset:] = ids[:, : L + offset]
+        columns.append(shifted.masked_fill(~mask.bool(), -100))
+    return torch.stack(columns, dim=-1)
+
+
+def pretrain_text_encoder(encoder: T5EncoderModel, tokenizer, prompts: list[str], steps: int, seed: int,
+                          window: int = 6, batch: int = 32, lr: float = 2e-3, log=print) -> tuple[T5EncoderModel, list[float]]:  # fmt: skip
+    """Teach the encoder that each token's output carries its neighbours: from every position, a
+    linear head predicts the tokens up to ``window`` places either side. The DiT reads the caption
+    only through cross-attention (its text tokens are never updated), so a label's binding, "the
+    lime cube is drawn in red" in ``<#FF0000 red mask: lime cube>``, must already sit in the
+    encoder's output at the label's tokens; a random encoder mixes too little of it. (T5's own
+    span-corruption objective needs a decoder, and nothing in transformers pretrains an encoder
+    alone on a corpus this small, hence this one.) Returns the encoder in eval mode and the losses."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    vocab, width = encoder.config.vocab_size, encoder.config.d_model
+    head = torch.nn.Linear(width, 2 * window * vocab)
+    opt = torch.optim.AdamW([*encoder.parameters(), *head.parameters()], lr=lr, weight_decay=0.0)
+    encoder.train()
+    losses, start = [], time.time()
+    for step in range(steps):
+        chosen = torch.randint(len(prompts), (batch,), generator=generator)
+        tokens = tokenizer([prompts[i] for i in chosen], padding="longest", return_tensors="pt")
+        states = encoder(tokens.input_ids, attention_mask=tokens.attention_mask)[0]
+        logits = head(states).unflatten(-1, (2 * window, vocab))
+        targets = context_targets(tokens.input_ids, tokens.attention_mask, window)
+        loss = F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step % 100 == 0 or step == steps - 1:
+            log(f"text encoder step {step}/{steps} context loss {loss.item():.3f} ({time.time() - start:.0f}s)")
+    return encoder.eval().requires_grad_(False), losses
 
 
 def object_weights(x: torch.Tensor, boost: float = 4.0) -> torch.Tensor:

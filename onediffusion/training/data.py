@@ -34,8 +34,8 @@ CAMERA_RANGES = {"elevation": (10.0, 40.0), "distance": (1.9, 2.3), "focal_lengt
 @dataclass
 class SceneRecord:
     """Everything training needs from one scene. ``labels[v]`` names the objects seen in view v as
-    "red sphere" with the colour its mask and box are drawn in (the object's own colour half the
-    time, another palette colour otherwise, so the prompt, not habit, says which colour is which)."""
+    "red sphere" with the colour its mask and box are drawn in (the object's own colour a quarter
+    of the time, another palette colour otherwise, so the prompt, not habit, says which colour is which)."""
 
     scene: Scene
     cameras: list[Camera]
@@ -50,7 +50,7 @@ class SceneRecord:
 def label_colors(scene: Scene, rng: np.random.Generator) -> list[str]:
     """The colour each object's mask is drawn in: its own, or a shuffled palette colour."""
     own = [o.color for o in scene.objects]
-    return own if rng.random() < 0.5 else list(rng.choice(OBJECT_COLORS, size=len(own), replace=False))
+    return own if rng.random() < 0.25 else list(rng.choice(OBJECT_COLORS, size=len(own), replace=False))
 
 
 def _rgb(color: str) -> tuple[int, int, int]:

@@ -36,7 +36,7 @@ MINI_TRANSFORMER = {
 @dataclass
 class TrainConfig:
     seed: int = 0
-    steps: int = 6000  # the length of the learning-rate schedule
+    steps: int = 12000  # the length of the learning-rate schedule
     stop_at: int | None = None  # stop after this many steps (None: at ``steps``), the schedule unchanged
     micro_batch: int = 16
     micro_batches: int = 2  # tasks per optimiser step, each its own micro-batch
