@@ -39,17 +39,11 @@ def build_text_encoder(vocab_size: int, seed: int) -> T5EncoderModel:
 def context_targets(ids: torch.Tensor, mask: torch.Tensor, window: int) -> torch.Tensor:
     """(B, L) token ids -> (B, L, 2 * window): the ids at offsets -window..-1, 1..window of each
     position, -100 (ignored) past either end of the prompt or at padding."""
-    ids = ids.masked_fill(~mask.bool(), -100)
-    L = ids.shape[1]
-    columns = []
-    for offset in [*range(-window, 0), *range(1, window + 1)]:
-        shifted = torch.full_like(ids, -100)
-        if offset > 0:
-            shifted[:, : L - offset] = ids[:, offset:]
-        else:
-            shifted[:, -offset:] = ids[:, : L + offset]
-        columns.append(shifted.masked_fill(~mask.bool(), -100))
-    return torch.stack(columns, dim=-1)
+    keep = mask.bool()
+    padded = F.pad(ids.masked_fill(~keep, -100), (window, window), value=-100)
+    windows = padded.unfold(1, 2 * window + 1, 1)  # (B, L, 2 * window + 1): offsets -window..window
+    targets = torch.cat([windows[..., :window], windows[..., window + 1 :]], dim=-1)  # the token itself dropped
+    return targets.masked_fill(~keep[..., None], -100)
 
 
 def pretrain_text_encoder(encoder: T5EncoderModel, tokenizer, prompts: list[str], steps: int, seed: int,
