@@ -34,7 +34,7 @@ import torch
 from .cameras import Camera, rotation_angle_deg
 from .prompts import COLOR_NAMES, Label
 from .tasks import build_task
-from .world import OBJECT_COLORS, Scene, foreign_colors, View, render, render_views, sample_cameras, sample_scene
+from .world import OBJECT_COLORS, Scene, View, foreign_colors, render, render_views, sample_cameras, sample_scene
 
 HELD_OUT = 5_000_000  # training draws scene seeds below this; the test scenes start here
 VALIDATION = 6_000_000  # other held-out scenes, for choosing settings (never the test scenes)

@@ -18,7 +18,6 @@ from ..world import (
     boxes,
     depth_image,
     edge_image,
-    foreign_colors,
     render,
     render_views,
     sample_cameras,
@@ -28,10 +27,6 @@ from ..world import (
 IMAGE_SIZE = 32
 VIEWS = 4
 VIEW_KINDS = ("rgb", "depth", "semanticmap", "boundingbox", "canny")  # one image of each per view
-# A second semantic map per view, every mask in a colour other than its object's: the condition of
-# semantic map to image, so the image's colours must come from the prompt, never from the mask.
-# Encoded with the view kinds; not in the VAE's training pool (it adds no new kind of image).
-EXTRA_VIEW_KINDS = ("semanticmap_foreign",)
 SCENE_KINDS = ("masked", "blurred", "edited")  # one of each per scene, of view 0
 CAMERA_RANGES = {"elevation": (10.0, 40.0), "distance": (1.9, 2.3), "focal_length": (1.2, 1.6)}
 
@@ -40,15 +35,13 @@ CAMERA_RANGES = {"elevation": (10.0, 40.0), "distance": (1.9, 2.3), "focal_lengt
 class SceneRecord:
     """Everything training needs from one scene. ``labels[v]`` names the objects seen in view v as
     "red sphere" with the colour its mask and box are drawn in (the object's own colour a quarter
-    of the time, another palette colour otherwise, so the prompt, not habit, says which colour is which);
-    ``foreign_labels[v]`` those of ``images["semanticmap_foreign"]``, never in an object's own colour."""
+    of the time, another palette colour otherwise, so the prompt, not habit, says which colour is which)."""
 
     scene: Scene
     cameras: list[Camera]
     captions: list[str]
-    images: dict[str, np.ndarray]  # VIEW_KINDS, EXTRA_VIEW_KINDS: (V, H, W, 3); SCENE_KINDS: (H, W, 3); uint8
+    images: dict[str, np.ndarray]  # VIEW_KINDS: (V, H, W, 3); SCENE_KINDS: (H, W, 3); uint8
     labels: list[list[Label]]
-    foreign_labels: list[list[Label]]
     instruction: str
     edited_caption: str
     inpaint_caption: str
@@ -116,21 +109,18 @@ def make_record(seed: int, size: int = IMAGE_SIZE, views: int = VIEWS) -> SceneR
     images["edited"] = render(edited, cameras[0], size).rgb
     images["masked"] = np.asarray(inpainting_canvas(rendered[0].rgb, _inpaint_mask(rng, size)))
     images["blurred"] = np.asarray(blur(rendered[0].rgb, float(rng.uniform(0.8, 1.6))))
-    foreign = foreign_colors(scene, rng)  # drawn last, so everything above is as without it
-    images["semanticmap_foreign"] = np.stack([semantic_map(v.ids, foreign) for v in rendered])
-    labels, foreign_labels = [], []
+    labels = []
     for v in rendered:
         seen = sorted(int(k) for k in np.unique(v.ids) if k > 0)
-        names = [f"{scene.objects[k - 1].color} {scene.objects[k - 1].shape}" for k in seen]
-        labels.append([Label(name, colors[k - 1]) for name, k in zip(names, seen)])
-        foreign_labels.append([Label(name, foreign[k - 1]) for name, k in zip(names, seen)])
+        labels.append(
+            [Label(f"{scene.objects[k - 1].color} {scene.objects[k - 1].shape}", colors[k - 1]) for k in seen]
+        )
     return SceneRecord(
         scene=scene,
         cameras=cameras,
         captions=[scene.caption(c) for c in cameras],
         images=images,
         labels=labels,
-        foreign_labels=foreign_labels,
         instruction=instruction,
         edited_caption=edited.caption(cameras[0]),
         inpaint_caption=scene.caption(cameras[0]),
@@ -167,7 +157,7 @@ def encode_images(vae, images: np.ndarray, batch: int = 256) -> torch.Tensor:
 def build_store(vae, records: list[SceneRecord]) -> LatentStore:
     S = len(records)
     view = {}
-    for kind in VIEW_KINDS + EXTRA_VIEW_KINDS:
+    for kind in VIEW_KINDS:
         stacked = np.concatenate([r.images[kind] for r in records])
         view[kind] = encode_images(vae, stacked).unflatten(0, (S, -1))
     scene = {kind: encode_images(vae, np.stack([r.images[kind] for r in records])) for kind in SCENE_KINDS}

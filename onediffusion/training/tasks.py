@@ -15,9 +15,6 @@ from ..prompts import identity_prompt, task_prompt
 from .data import VIEWS, SceneRecord
 
 LABELLED = {"semanticmap": "mask", "boundingbox": "boundingbox"}
-# Semantic map to image is shown masks in colours never the objects' own (data.EXTRA_VIEW_KINDS), as
-# the evaluation asks for it; segmentation keeps the own-coloured quarter, which helps it localise.
-CONDITION_SOURCE = {"semanticmap": "semanticmap_foreign"}
 
 
 @dataclass(frozen=True)
@@ -44,10 +41,10 @@ def _maybe(caption: str, rng: np.random.Generator) -> str:
     return caption if rng.random() < 0.5 else ""
 
 
-def _labels(rec: SceneRecord, cond: str, v: int, foreign: bool = False) -> dict:
+def _labels(rec: SceneRecord, cond: str, v: int) -> dict:
     if cond not in LABELLED:
         return {}
-    return {"labels": (rec.foreign_labels if foreign else rec.labels)[v], "label_kind": LABELLED[cond]}
+    return {"labels": rec.labels[v], "label_kind": LABELLED[cond]}
 
 
 def text2image(rec, rng, n):
@@ -58,9 +55,8 @@ def text2image(rec, rng, n):
 def condition_to_image(cond: str) -> Recipe:
     def recipe(rec, rng, n):
         v = int(rng.integers(VIEWS))
-        source = CONDITION_SOURCE.get(cond, cond)
-        prompt = task_prompt(cond, rec.captions[v], **_labels(rec, cond, v, foreign=source != cond))
-        return Sample(prompt, [Source("rgb", v), Source(source, v)], [True, False])
+        prompt = task_prompt(cond, rec.captions[v], **_labels(rec, cond, v))
+        return Sample(prompt, [Source("rgb", v), Source(cond, v)], [True, False])
 
     return recipe
 

@@ -12,7 +12,7 @@ import torch
 
 from onediffusion import CameraSlot, ImageSlot, build_task
 from onediffusion.evaluate import abs_rel, color_masks, dominant_color, iou, psnr, shuffled_labels
-from onediffusion.training.data import EXTRA_VIEW_KINDS, IMAGE_SIZE, SCENE_KINDS, VIEW_KINDS, LatentStore, make_record
+from onediffusion.training.data import IMAGE_SIZE, SCENE_KINDS, VIEW_KINDS, LatentStore, make_record
 from onediffusion.training.tasks import TRAIN_TASKS, VIEW_COUNTS
 from onediffusion.training.trainer import TrainConfig, Trainer
 from onediffusion.world import render, sample_cameras, sample_scene
@@ -25,28 +25,12 @@ def records():
 
 def test_records_are_deterministic_and_complete(records):
     again = make_record(3)
-    for kind in VIEW_KINDS + EXTRA_VIEW_KINDS + SCENE_KINDS:
+    for kind in VIEW_KINDS + SCENE_KINDS:
         np.testing.assert_array_equal(again.images[kind], records[3].images[kind])
     assert records[0].images["rgb"].shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)
     assert records[0].images["edited"].shape == (IMAGE_SIZE, IMAGE_SIZE, 3)
     assert records[0].instruction.startswith("make the ")
     assert not np.array_equal(records[0].images["edited"], records[0].images["rgb"][0])
-
-
-def test_semantic_map_conditions_never_show_an_objects_own_colour(records):
-    """Semantic map to image learns from masks whose colours are never the objects' own (so the
-    image's colours come from the prompt); segmentation keeps the labels of ``images["semanticmap"]``."""
-    rng = np.random.default_rng(0)
-    for record in records:
-        to_image = TRAIN_TASKS["semanticmap2image"](record, rng, 1)
-        to_map = TRAIN_TASKS["image2semanticmap"](record, rng, 1)
-        assert to_image.sources[1].kind == "semanticmap_foreign" and to_map.sources[1].kind == "semanticmap"
-        v = to_image.sources[1].view
-        colours = {tuple(c) for c in record.images["semanticmap_foreign"][v].reshape(-1, 3)} - {(0, 0, 0)}
-        assert colours == {label.rgb for label in record.foreign_labels[v]}
-        for label in record.foreign_labels[v]:
-            assert label.color != label.name.split()[0] and label.token("mask") in to_image.prompt
-        assert [label.name for label in record.foreign_labels[v]] == [label.name for label in record.labels[v]]
 
 
 def _preset_layout(task: str, sample, record) -> tuple[str, list[str]]:
@@ -88,7 +72,7 @@ def _tiny_trainer(records):
     from onediffusion.training.components import build_text_encoder, build_tokenizer
 
     store = LatentStore(
-        view={k: torch.randn(len(records), 4, 2, 16, 8, 8).abs() * 0.5 for k in VIEW_KINDS + EXTRA_VIEW_KINDS},
+        view={k: torch.randn(len(records), 4, 2, 16, 8, 8).abs() * 0.5 for k in VIEW_KINDS},
         scene={k: torch.randn(len(records), 2, 16, 8, 8).abs() * 0.5 for k in SCENE_KINDS},
     )
     prompts = [TRAIN_TASKS[t](r, np.random.default_rng(0), 2).prompt for t in TRAIN_TASKS for r in records]
