@@ -34,7 +34,7 @@ import torch
 from .cameras import Camera, rotation_angle_deg
 from .prompts import COLOR_NAMES, Label
 from .tasks import build_task
-from .world import OBJECT_COLORS, Scene, View, foreign_colors, render, render_views, sample_cameras, sample_scene
+from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
 
 HELD_OUT = 5_000_000  # training draws scene seeds below this; the test scenes start here
 VALIDATION = 6_000_000  # other held-out scenes, for choosing settings (never the test scenes)
@@ -119,7 +119,10 @@ class Result:
 
 def shuffled_labels(scene: Scene, rng: np.random.Generator) -> list[Label]:
     """Labels "red sphere" whose mask colours are palette colours other than the objects' own."""
-    return [Label(f"{o.color} {o.shape}", c) for o, c in zip(scene.objects, foreign_colors(scene, rng))]
+    while True:
+        colors = list(rng.choice(OBJECT_COLORS, size=len(scene.objects), replace=False))
+        if all(c != o.color for c, o in zip(colors, scene.objects)):
+            return [Label(f"{o.color} {o.shape}", c) for o, c in zip(scene.objects, colors)]
 
 
 def relative_rotation_errors(estimated: list[Camera], cameras: list[Camera]) -> tuple[list[float], list[float]]:

@@ -238,15 +238,6 @@ def sample_scene(seed: int | np.random.Generator, n_objects: int | None = None) 
     raise RuntimeError(f"Could not place {n_objects} objects apart.")  # unreachable: they shrink to fit
 
 
-def foreign_colors(scene: Scene, rng: np.random.Generator) -> list[str]:
-    """Distinct palette colours, one per object, none of them the object's own: label colours for
-    masks that say nothing about how the objects look."""
-    while True:
-        colors = [str(c) for c in rng.choice(OBJECT_COLORS, size=len(scene.objects), replace=False)]
-        if all(c != o.color for c, o in zip(colors, scene.objects)):
-            return colors
-
-
 def sample_cameras(
     rng: int | np.random.Generator,
     n_views: int,
