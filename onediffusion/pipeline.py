@@ -90,6 +90,17 @@ def calculate_shift(seq_len: float, base_seq_len: int, max_seq_len: int, base_sh
     return seq_len * m + (base_shift - m * base_seq_len)
 
 
+def schedule_timesteps(scheduler, num_inference_steps: int, target_tokens: float, device=None) -> torch.Tensor:
+    """Set ``scheduler`` to the reference's schedule and return its timesteps: sigmas
+    linspace(1, 1/S, S), shifted by mu for ``target_tokens`` (all target slots' tokens, times any
+    ``noise_scale``). Condition slots carry the last of them; the trainer draws from the same."""
+    sigmas = np.linspace(1.0, 1 / num_inference_steps, num_inference_steps)
+    cfg = scheduler.config
+    mu = calculate_shift(target_tokens, cfg.base_image_seq_len, cfg.max_image_seq_len, cfg.base_shift, cfg.max_shift)
+    scheduler.set_timesteps(sigmas=sigmas, mu=mu, device=device)
+    return scheduler.timesteps
+
+
 class OneDiffusionPipeline(DiffusionPipeline):
     """Generate any mix of image and camera views from a prompt and given views.
 
@@ -265,19 +276,9 @@ class OneDiffusionPipeline(DiffusionPipeline):
 
     def prepare_timesteps(self, num_inference_steps: int, num_targets: int, height: int, width: int,
                           device, noise_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
-        sigmas = np.linspace(1.0, 1 / num_inference_steps, num_inference_steps)
         _, ph, pw = self.transformer.config.patch_size
         tokens = (height // self.vae_scale_factor) * (width // self.vae_scale_factor) / (ph * pw)
-        cfg = self.scheduler.config
-        mu = calculate_shift(
-            noise_scale * num_targets * tokens,
-            cfg.base_image_seq_len,
-            cfg.max_image_seq_len,
-            cfg.base_shift,
-            cfg.max_shift,
-        )
-        self.scheduler.set_timesteps(sigmas=sigmas, mu=mu, device=device)
-        return self.scheduler.timesteps
+        return schedule_timesteps(self.scheduler, num_inference_steps, noise_scale * num_targets * tokens, device)
 
     # 4. Denoising ------------------------------------------------------------------------------
 

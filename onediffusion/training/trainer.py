@@ -4,10 +4,10 @@ Objective (the paper's, in the pipeline's conventions): for clean latents x0 of 
 noise level per view sigma = sigmoid(n), n ~ N(0, 1) (the logit-normal "LogNorm(0, 1)"), noise
 eps, the network sees x = (1 - sigma) x0 + sigma eps with timestep 1000 sigma (the scheduler's
 scale) and predicts the velocity eps - x0 (FlowMatchEulerDiscreteScheduler steps x by
-(sigma_next - sigma) v). Condition slots of the sampled task get their own draw shrunk to
-sigma < 0.05: nearly clean, as at inference where they are clean at the schedule's last
-timestep; their loss is left out (at that level the velocity is the unseen noise itself, which
-would only add variance). Captions are dropped at a small rate so guidance has an unconditional
+(sigma_next - sigma) v). Condition slots of the sampled task are given exactly as the pipeline
+gives them: clean, carrying the last timestep of its schedule, drawn over the step counts
+``TrainConfig.condition_steps`` (from about 16 at 100 steps to 150 at 8 steps; 52 at Mini's 30).
+Their loss is left out. Captions are dropped at a small rate so guidance has an unconditional
 branch; the dropped prompt is "", the negative prompt used at inference.
 """
 
@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from diffusers import FlowMatchEulerDiscreteScheduler
 
 from ..cameras import rays_for_cameras, rays_to_latent
 from ..model import NextDiT
+from ..pipeline import schedule_timesteps
+from ..tiny import SCHEDULER_CONFIG
 from .data import LatentStore, SceneRecord
 from .tasks import TRAIN_TASKS, VIEW_COUNTS, Sample
 
@@ -44,7 +47,7 @@ class TrainConfig:
     warmup: int = 100
     ema: float = 0.998
     caption_drop: float = 0.1
-    condition_sigma: float = 0.05
+    condition_steps: tuple[int, int] = (8, 100)  # conditions carry the last timestep of these schedules
     tasks: tuple[str, ...] | None = None  # the tasks to draw from (None: all of TRAIN_TASKS)
     transformer: dict = field(default_factory=lambda: dict(MINI_TRANSFORMER))
 
@@ -54,6 +57,21 @@ class Batch:
     x0: torch.Tensor  # (B, N, C, h, w)
     targets: torch.Tensor  # (B, N) bool
     prompts: list[str]
+
+
+def condition_timesteps(steps: tuple[int, int], transformer: dict, max_slots: int = 8) -> torch.Tensor:
+    """(max_slots + 1, S) table: the timestep the pipeline gives condition slots (its schedule's
+    last) at each step count in ``steps`` (inclusive), by the number of target slots (row 0 unused).
+    The schedule's shift depends on the target tokens, so the table follows the model's token grid."""
+    lo, hi = steps
+    if not 1 <= lo <= hi:
+        raise ValueError(f"`condition_steps` must be a (low, high) range of step counts, got {steps!r}.")
+    scheduler = FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG)
+    (_, h, w), (_, ph, pw) = transformer["input_size"], transformer["patch_size"]
+    tokens = (h // ph) * (w // pw)
+    table = [[float(schedule_timesteps(scheduler, s, max(n, 1) * tokens)[-1]) for s in range(lo, hi + 1)]
+             for n in range(max_slots + 1)]  # fmt: skip
+    return torch.tensor(table)
 
 
 class Trainer:
@@ -74,6 +92,7 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.gen = torch.Generator().manual_seed(config.seed)
         self.step = 0
+        self.condition_t = condition_timesteps(config.condition_steps, config.transformer)
 
     # Data ------------------------------------------------------------------------------------
 
@@ -111,11 +130,13 @@ class Trainer:
     def loss(self, batch: Batch) -> torch.Tensor:
         B, N = batch.targets.shape
         sigma = torch.sigmoid(torch.randn(B, N, generator=self.gen))
-        sigma = torch.where(batch.targets, sigma, sigma * self.config.condition_sigma)
         noise = torch.randn(batch.x0.shape, generator=self.gen)
-        s = sigma[:, :, None, None, None]
+        steps = torch.randint(self.condition_t.shape[1], (B,), generator=self.gen)
+        t_condition = self.condition_t[batch.targets.sum(1), steps][:, None].expand(B, N)
+        timesteps = torch.where(batch.targets, sigma * 1000, t_condition)
+        s = torch.where(batch.targets, sigma, 0.0)[:, :, None, None, None]  # conditions stay clean
         states, mask = self.encode_prompts(batch.prompts)
-        velocity = self.model(samples=(1 - s) * batch.x0 + s * noise, timesteps=sigma * 1000,
+        velocity = self.model(samples=(1 - s) * batch.x0 + s * noise, timesteps=timesteps,
                               encoder_hidden_states=states, encoder_attention_mask=mask)  # fmt: skip
         per_view = (velocity - (noise - batch.x0)).pow(2).mean(dim=(2, 3, 4))
         return per_view[batch.targets].mean()

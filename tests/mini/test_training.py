@@ -85,20 +85,43 @@ def _tiny_trainer(records):
 
 def test_objective_uses_the_pipelines_conventions(records):
     """An oracle that returns (x_t - x0) / sigma, with sigma = t / 1000, has zero loss: the trainer
-    noises as x_t = (1 - sigma) x0 + sigma eps and regresses eps - x0, exactly what the sampler's
-    Euler step integrates. Condition slots get sigma below 0.05."""
+    noises targets as x_t = (1 - sigma) x0 + sigma eps and regresses eps - x0, exactly what the
+    sampler's Euler step integrates. Condition slots are clean and carry the timestep the pipeline
+    gives them: the last of a schedule of ``condition_steps`` steps."""
     trainer = _tiny_trainer(records)
     batch = trainer.sample_batch("depth2image")
     seen = {}
 
     def oracle(samples, timesteps, **kwargs):
-        sigma = timesteps[:, :, None, None, None] / 1000
-        seen["sigma"] = timesteps / 1000
-        return (samples - batch.x0) / sigma
+        seen["samples"], seen["t"] = samples, timesteps
+        return (samples - batch.x0) / (timesteps[:, :, None, None, None] / 1000)
 
     trainer.model.forward = oracle
     assert trainer.loss(batch).item() < 1e-8
-    assert torch.all(seen["sigma"][:, 1] < 0.05) and torch.all(seen["sigma"] > 0)
+    assert torch.equal(seen["samples"][:, 1], batch.x0[:, 1])  # the condition, clean
+    assert not torch.equal(seen["samples"][:, 0], batch.x0[:, 0])  # the target, noised
+    assert torch.isin(seen["t"][:, 1], trainer.condition_t[1]).all()  # one target slot: row 1
+    assert torch.all(seen["t"][:, 0] > 0) and torch.all(seen["t"][:, 0] < 1000)
+
+
+def test_condition_timesteps_are_those_the_pipeline_gives():
+    """Conditions must look in training as they do at inference, whatever the step count: a network
+    trained on conditions below t = 50 reads the t = 52 of a 30-step schedule as noise and ignores
+    the condition (the first Mini did: depth to image, novel views and camera estimation lost their
+    inputs). The table is the pipeline's own schedule for the Mini's 32-px views."""
+    from onediffusion import OneDiffusionPipeline
+    from onediffusion.loading import MINI_MODEL
+    from onediffusion.training.trainer import MINI_TRANSFORMER, condition_timesteps
+
+    pipe = OneDiffusionPipeline.from_pretrained(MINI_MODEL)
+    table = condition_timesteps((8, 100), MINI_TRANSFORMER)
+    for steps in (8, 30, 50, 100):
+        for targets in (1, 3, 8):
+            t_last = pipe.prepare_timesteps(steps, targets, 32, 32, "cpu")[-1]
+            assert table[targets, steps - 8].item() == pytest.approx(float(t_last), rel=1e-6)
+    assert 51 < table[1, 30 - 8] < 53  # Mini's 30 steps: above the 50 the first recipe stopped at
+    with pytest.raises(ValueError, match="condition_steps"):
+        condition_timesteps((0, 10), MINI_TRANSFORMER)
 
 
 def test_camera_slots_hold_the_views_rays(records):
