@@ -43,7 +43,7 @@ class TrainConfig:
     stop_at: int | None = None  # stop after this many steps (None: at ``steps``), the schedule unchanged
     micro_batch: int = 16
     micro_batches: int = 2  # tasks per optimiser step, each its own micro-batch
-    lr: float = 4e-4
+    lr: float = 2e-3
     warmup: int = 100
     ema: float = 0.998
     caption_drop: float = 0.1
