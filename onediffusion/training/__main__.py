@@ -29,11 +29,10 @@ from .tasks import TRAIN_TASKS, VIEW_COUNTS
 from .trainer import TrainConfig, Trainer
 
 DESCRIPTION = (
-    "OneDiffusion-Mini: a 4M-parameter OneDiffusion trained by this project in 93 minutes on two CPU cores, "
+    "OneDiffusion-Mini: a 4M-parameter OneDiffusion trained by this project in 63 minutes on two CPU cores, "
     "on a procedural world of coloured spheres, cubes, cylinders and cones. It knows that world only, at "
-    "32 pixels: it follows captions, estimates depth and redraws given photos; it segments named objects "
-    "and follows semantic maps only roughly, and novel-view geometry and camera azimuths are beyond it "
-    "(README, OneDiffusion-Mini)."
+    "32 pixels: it follows captions and semantic maps, estimates depth, segments named objects and redraws "
+    "given photos; novel-view geometry and camera azimuths are beyond it (README, OneDiffusion-Mini)."
 )
 
 
