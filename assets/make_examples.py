@@ -34,7 +34,10 @@ CAMERA = {"distance": 2.1, "elevation": 25.0, "focal_length": DEFAULT_FOCAL}  # 
 SCENE_SEED = 20  # a blue cube in front of an orange sphere: two objects, apart, from every side
 IDENTITY_SEED = 7  # an orange cone beside a cyan sphere
 CAPTION_SEEDS = (24, 2, 27)  # text-to-image captions: two, three and one objects
-SEMANTIC_COLORS = ("magenta", "lime")  # mask colours per object: not their own, as often in training
+# Mask colours per object: not their own, as often in training. Mini binds some colour pairs better than
+# others: on this scene, magenta for the cube and lime for the sphere it segments as one lime blob (cube
+# IoU 0 at four seeds), lime and magenta it segments (cube IoU 0.6-0.86 at three of four seeds).
+SEMANTIC_COLORS = ("lime", "magenta")
 VIEW_AZIMUTHS = (0, 90, 180)
 IDENTITY_CAMERAS = ((0.0, 20.0), (100.0, 32.0), (230.0, 25.0))  # (azimuth, elevation): two references, the target
 BLUR_RADIUS = 1.2 * SCALE  # training blurs 32-px views with radii 0.8-1.6
