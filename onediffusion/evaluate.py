@@ -49,14 +49,20 @@ CHANCE = 1 / len(OBJECT_COLORS)
 # Metrics: pure functions on arrays -------------------------------------------------------------
 
 
+def saturated(rgb: np.ndarray) -> np.ndarray:
+    """The pixels (over the last axis) of palette-coloured objects, not the grey floor and sky."""
+    rgb = np.asarray(rgb, float)
+    top, low = rgb.max(-1), rgb.min(-1)
+    return (top > 40) & (top - low > 0.35 * top)
+
+
 def dominant_color(rgb: np.ndarray, region: np.ndarray | None = None) -> str | None:
     """The palette colour of the saturated pixels (in ``region``, if given), judged on the lit
     quarter so shading cannot turn magenta into purple; None when nothing is saturated."""
     pixels = rgb.reshape(-1, 3).astype(float)
     if region is not None:
         pixels = pixels[region.reshape(-1)]
-    top, low = pixels.max(1), pixels.min(1)
-    pixels = pixels[(top > 40) & (top - low > 0.35 * top)]
+    pixels = pixels[saturated(pixels)]
     if len(pixels) == 0:
         return None
     lit = pixels[pixels.max(1) >= np.quantile(pixels.max(1), 0.75)].mean(0)

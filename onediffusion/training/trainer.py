@@ -6,7 +6,7 @@ eps, the network sees x = (1 - sigma) x0 + sigma eps with timestep 1000 sigma (t
 scale) and predicts the velocity eps - x0 (FlowMatchEulerDiscreteScheduler steps x by
 (sigma_next - sigma) v). Condition slots of the sampled task are given exactly as the pipeline
 gives them: clean, carrying the last timestep of its schedule, drawn over the step counts
-``TrainConfig.condition_steps`` (from about 16 at 100 steps to 150 at 8 steps; 52 at Mini's 30).
+``TrainConfig.condition_steps`` (from about 16 at 100 steps to 184 at 8 steps; 52 at Mini's 30).
 Their loss is left out. Captions are dropped at a small rate so guidance has an unconditional
 branch; the dropped prompt is "", the negative prompt used at inference.
 """
@@ -59,10 +59,12 @@ class Batch:
     prompts: list[str]
 
 
-def condition_timesteps(steps: tuple[int, int], transformer: dict, max_slots: int = 8) -> torch.Tensor:
+def condition_timesteps(steps: tuple[int, int], transformer: dict) -> torch.Tensor:
     """(max_slots + 1, S) table: the timestep the pipeline gives condition slots (its schedule's
     last) at each step count in ``steps`` (inclusive), by the number of target slots (row 0 unused).
-    The schedule's shift depends on the target tokens, so the table follows the model's token grid."""
+    The schedule's shift depends on the target tokens, so the table follows the model's token grid.
+    ``max_slots``: the most slots a training sample has, an image and a camera per view."""
+    max_slots = 2 * max(hi for _, hi in VIEW_COUNTS.values())
     lo, hi = steps
     if not 1 <= lo <= hi:
         raise ValueError(f"`condition_steps` must be a (low, high) range of step counts, got {steps!r}.")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from onediffusion import Camera
 from onediffusion.cameras import rays_for_cameras, rays_to_latent
-from onediffusion.evaluate import CHANCE, HELD_OUT, Evaluator, _view, iou
+from onediffusion.evaluate import CHANCE, HELD_OUT, Evaluator, _view, iou, saturated
 from onediffusion.loading import MINI_MODEL
 from onediffusion.tasks import build_task
 from onediffusion.world import depth_image
@@ -63,13 +63,6 @@ def test_segmentation_finds_each_named_object(evaluator):
     assert result.ours >= 2 * result.baseline
 
 
-def objects_mask(rgb: np.ndarray) -> np.ndarray:
-    """Saturated pixels: the palette-coloured objects, not the grey floor and sky."""
-    rgb = rgb.astype(float)
-    top, low = rgb.max(-1), rgb.min(-1)
-    return (top > 40) & (top - low > 0.35 * top)
-
-
 def test_depth_to_image_follows_the_depth_maps_layout(pipe):
     """The depth map is a condition at the schedule's last timestep (52 at 30 steps). A network that
     reads that timestep as noise draws objects where its noise puts them, as the previous Mini did: the
@@ -82,7 +75,7 @@ def test_depth_to_image_follows_the_depth_maps_layout(pipe):
         spec = build_task("depth2image", condition=depth_image(view), caption=scene.caption(view.camera))
         out = pipe(**{**spec.kwargs(), "guidance_scale": 3.0}, num_inference_steps=30, height=32, width=32,
                    output_type="np", generator=torch.Generator().manual_seed(i))  # fmt: skip
-        drawn = objects_mask(np.round(out.images[0] * 255))
+        drawn = saturated(np.round(out.images[0] * 255))
         ours.append(iou(drawn, view.ids > 0))
         other.append(iou(drawn, next_view.ids > 0))
     assert np.mean(ours) >= 2 * np.mean(other), (np.mean(ours), np.mean(other))
