@@ -1,0 +1,29 @@
+"""What several test files share: table inputs as the client sends them, relative error, quiet pipelines."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+NO_LABELS = {"headers": ["class", "colour"], "data": [["", ""]]}
+
+
+def table(rows: list[list], headers: list[str] | None = None) -> dict:
+    """A Dataframe input as ``gradio_client`` sends it (numbered headers unless given)."""
+    return {"headers": headers or [str(i) for i in range(len(rows[0]))], "data": rows}
+
+
+def rel_err(ours, ref) -> float:
+    """||ours - ref|| / ||ref||, in float64."""
+    ours, ref = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    return float(np.linalg.norm(ours - ref) / np.linalg.norm(ref))
+
+
+def load_pipeline(folder: str | os.PathLike, **kwargs):
+    """``OneDiffusionPipeline.from_pretrained(folder, **kwargs)`` with its progress bar off."""
+    from onediffusion import OneDiffusionPipeline
+
+    pipe = OneDiffusionPipeline.from_pretrained(folder, **kwargs)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
