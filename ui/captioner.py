@@ -18,13 +18,10 @@ unavailable with a plain-words ``reason`` for the button. A failure while descri
 
 ``build_tiny_captioner(folder)`` writes a random tiny checkpoint of the same class, with a tokenizer and image
 processor built on the spot: the offline app and the tests load it as ``--captioner FOLDER``.
-
-    python -m ui.captioner OUT_DIR     # write the tiny checkpoint
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import re
@@ -428,17 +425,3 @@ def build_tiny_captioner(folder: str | Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Write a tiny random captioner checkpoint (for tests and offline use)."
-    )
-    parser.add_argument("out", help="folder to write the checkpoint to")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    print(build_tiny_captioner(args.out, args.seed))
-
-
-if __name__ == "__main__":
-    main()

@@ -176,7 +176,8 @@ def test_a_failure_inside_generation_raises_caption_error(captioner, photo, capt
         captioner.describe(photo, "scene")
     assert "device-side" not in str(caught.value)
     monkeypatch.undo()
-    assert captioner.available and captioner.describe(photo, "scene") == captions["scene"]  # one failure does not disable it
+    # one failure does not disable it
+    assert captioner.available and captioner.describe(photo, "scene") == captions["scene"]
 
 
 def test_bad_input_is_refused_in_plain_words(captioner):
