@@ -80,12 +80,13 @@ PURPOSES = {
     ),
 }
 
-_BOILERPLATE = re.compile(
-    r"^(?:(?:in )?(?:the|this) (?:image|photo|photograph|picture)(?: we can see|,)?\s*"
-    r"(?:(?:shows|depicts|features|displays|captures|presents|is of|contains)\s+)?)",
+_PHOTO = r"(?:image|photo|photograph|picture)"
+_BOILERPLATE = re.compile(  # openings that say nothing about the photo; "The photo was taken at night" stays
+    rf"^(?:(?:the|this) {_PHOTO} (?:shows|depicts|features|displays|captures|presents|is of|contains)"
+    rf"|in (?:the|this) {_PHOTO},?(?: we can see)?|this is an? {_PHOTO} (?:of|showing))\s+",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')]))\s+")  # the spaces after a sentence, quoted or not
 
 
 # ---- cleaning and trimming: pure text functions ------------------------------------------------------------
@@ -103,7 +104,7 @@ def clean_caption(text: str) -> str:
 
 def drop_unfinished(text: str) -> str:
     """Drop a last sentence cut off by the token cap, when a finished one comes before it."""
-    if not text or text[-1] in ".!?":
+    if not text or text.rstrip("\"')")[-1:] in (".", "!", "?"):
         return text
     sentences = _SENTENCE_END.split(text)
     return " ".join(sentences[:-1]) if len(sentences) > 1 else text
@@ -209,14 +210,21 @@ def unavailable_reason(name: str) -> str | None:
     return None
 
 
-def _load_reason(name: str, err: Exception) -> str:
+def _cache_only(name: str) -> bool:
+    """Whether to read only the local cache: offline mode, or a hub that does not answer (this fails in
+    seconds where a download would retry for minutes)."""
+    if _offline():
+        return True
+    from ui.loader import hub_reachable  # the app's own probe: one short TCP connection
+
+    return _is_hub_id(name) and not hub_reachable()
+
+
+def _load_reason(name: str, err: Exception, cache_only: bool) -> str:
     if isinstance(err, torch.cuda.OutOfMemoryError):
         return _fix(name, "there is not enough GPU memory left beside the OneDiffusion model.")
-    if isinstance(err, (OSError, ConnectionError)) and _is_hub_id(name):
-        from ui.loader import hub_reachable  # the app's own probe: one short TCP connection
-
-        if _offline() or not hub_reachable():
-            return _fix(name, "not downloaded and the machine is offline.")
+    if isinstance(err, OSError) and cache_only and _is_hub_id(name):
+        return _fix(name, "not downloaded and the machine is offline.")
     if isinstance(err, (ValueError, KeyError)):
         return _fix(name, "transformers has no native vision-language class for it (see the README's list).")
     line = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
@@ -250,16 +258,17 @@ class Captioner:
     """A vision-language model loaded on first use that writes captions for input photos.
 
     ``name_or_path``: a hub id, a local folder, or ``None``/"none" (disabled). ``available`` and ``reason`` say
-    whether the button can work and, if not, why in plain words; neither loads the model.
+    whether the button can work and, if not, why in plain words; neither loads the model. ``max_new_tokens``
+    caps each answer (the default lets 75 words finish their last sentence).
     """
 
     def __init__(
         self, name_or_path: str | Path | None = DEFAULT_CAPTIONER, device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype = torch.float32, max_new_tokens: int = MAX_NEW_TOKENS,
     ) -> None:  # fmt: skip
         raw = "" if name_or_path is None else str(name_or_path).strip()
         self.name = None if raw.lower() in DISABLED else raw
-        self.device, self.dtype = torch.device(device), dtype
+        self.device, self.dtype, self.max_new_tokens = torch.device(device), dtype, max_new_tokens
         self._model = self._processor = None
         self._lock = threading.Lock()
         self._error = None if self.name is None else unavailable_reason(self.name)
@@ -296,14 +305,15 @@ class Captioner:
             raise CaptionError(self._error)
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        kwargs = {"local_files_only": True} if _offline() else {}
+        cache_only = _cache_only(self.name)
+        kwargs = {"local_files_only": True} if cache_only else {}
         logger.info("Loading the captioner %s on %s (%s)", self.name, self.device, self.dtype)
         try:
             processor = AutoProcessor.from_pretrained(self.name, **kwargs)
             model = AutoModelForImageTextToText.from_pretrained(self.name, dtype=self.dtype, **kwargs)
             model = model.to(self.device).eval()
         except Exception as err:  # noqa: BLE001 - any failure becomes the button's reason, never a trace
-            self._error = _load_reason(self.name, err)
+            self._error = _load_reason(self.name, err, cache_only)
             logger.warning("%s (%s: %s)", self._error, type(err).__name__, err)
             raise CaptionError(self._error) from None
         _limit_tiles(processor)
@@ -321,7 +331,7 @@ class Captioner:
     def _generate(self, image: Image.Image, prompt: str) -> str:
         inputs = self._inputs(image, prompt)
         output = self._model.generate(
-            **inputs, max_new_tokens=MAX_NEW_TOKENS, do_sample=False, num_beams=1, no_repeat_ngram_size=4
+            **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, num_beams=1, no_repeat_ngram_size=4
         )
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return self._processor.batch_decode(new_tokens, skip_special_tokens=True)[0]

@@ -18,6 +18,7 @@ from ui.captioner import (
     build_tiny_captioner,
     captioner_bytes,
     clean_caption,
+    drop_unfinished,
     trim_tokens,
     trim_words,
 )
@@ -44,7 +45,8 @@ def t5_tokenizer(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def captioner(tiny_captioner_dir):
-    return Captioner(tiny_captioner_dir, device="cpu", dtype=torch.float32)
+    """Answers capped at 32 tokens: the tiny model writes random tokens, and 160 of them cost seconds each."""
+    return Captioner(tiny_captioner_dir, device="cpu", dtype=torch.float32, max_new_tokens=32)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +120,14 @@ def test_clean_caption_removes_boilerplate_control_characters_and_lists():
     raw = "The image shows a red car\x0b parked\n\n- on a **wet** street\ufffd.\u200b"
     assert clean_caption(raw) == "A red car parked on a wet street."
     assert clean_caption("In this photo, two dogs play.") == "Two dogs play."
+    assert clean_caption("The photo was taken at night.") == "The photo was taken at night."
+    assert clean_caption("this is an image of a lamp.") == "A lamp."
+
+
+def test_a_sentence_cut_by_the_token_cap_is_dropped():
+    assert drop_unfinished("A red car. It stands on a wet") == "A red car."
+    assert drop_unfinished('A sign reads "open." A dog') == 'A sign reads "open."'
+    assert drop_unfinished("A red car parked on a wet") == "A red car parked on a wet"  # nothing else to keep
 
 
 def test_none_is_disabled_with_a_reason_and_never_loads(photo, monkeypatch):
