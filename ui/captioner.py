@@ -226,7 +226,7 @@ def _load_reason(name: str, err: Exception, cache_only: bool) -> str:
     if isinstance(err, OSError) and cache_only and _is_hub_id(name):
         return _fix(name, "not downloaded and the machine is offline.")
     if isinstance(err, (ValueError, KeyError)):
-        return _fix(name, "transformers has no native vision-language class for it (see the README's list).")
+        return _fix(name, "it is not a vision-language model that transformers loads natively (no remote code is run).")
     line = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
     return _fix(name, line.rstrip(".") + ".")
 
@@ -243,7 +243,10 @@ def _as_rgb(image) -> Image.Image:
     if image is None:
         raise CaptionError("There is no photo to describe: add one first.")
     if isinstance(image, (str, Path)):
-        image = Image.open(image)
+        try:
+            image = Image.open(image)
+        except OSError:
+            raise CaptionError(f"The photo {Path(image).name} could not be read as an image.") from None
     elif isinstance(image, np.ndarray):
         image = Image.fromarray(image.astype(np.uint8) if image.dtype != np.uint8 else image)
     if not isinstance(image, Image.Image):

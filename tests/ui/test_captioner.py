@@ -193,6 +193,8 @@ def test_a_failure_inside_generation_raises_caption_error(captioner, photo, capt
 def test_bad_input_is_refused_in_plain_words(captioner):
     with pytest.raises(CaptionError, match="no photo"):
         captioner.describe(None, "scene")
+    with pytest.raises(CaptionError, match="could not be read"):
+        captioner.describe("no-such-photo.png", "scene")
     with pytest.raises(ValueError, match="`purpose`"):
         captioner.describe(Image.new("RGB", (8, 8)), "poem")
 
