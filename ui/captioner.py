@@ -2,13 +2,14 @@
 
 The captioner is ``HuggingFaceTB/SmolVLM-500M-Instruct`` (``Idefics3ForConditionalGeneration``, native in
 transformers, no remote code). Why this one:
-- size: 0.51 B parameters, a 1.02 GB bf16 file and about 1.5 GB in use with one photo; it sits beside the 2.8 B
-  OneDiffusion model on a demo GPU, where the authors' 7 B captioner (Molmo) would not. SmolVLM-256M is half
-  again but writes visibly poorer descriptions; SmolVLM-2.2B and Qwen2.5-VL-3B (4.5 GB and 7.5 GB in bf16) are
-  better writers at 3-5 times the memory, and Qwen2.5-VL-3B's licence is research-only.
+- size: about 0.5 B parameters, a 1.02 GB bf16 file and about 1.5 GB in use with one photo (our estimate,
+  ``CAPTIONER_BYTES``); it fits beside the 2.8 B OneDiffusion model on a demo GPU, where the authors' 7 B
+  captioner would not. SmolVLM-256M is half that, but its authors report a clear gain at 500M; SmolVLM-2.2B and
+  Qwen2.5-VL-3B (4.5 GB and 7.5 GB in bf16) write better at 3-5 times the memory, and Qwen2.5-VL-3B's licence
+  is research-only.
 - quality: instruction-tuned, so the prompt can ask for a length and what to describe (a person without
-  names, an object without its background); it was trained on captioning and describes colours, clothing,
-  materials and settings in full sentences.
+  names, an object without its background); its training mix (the Cauldron) includes captioning, and it
+  answers in full sentences about colours, clothing, materials and settings.
 - licence: Apache 2.0, so the captions carry no terms beyond the OneDiffusion weights' own.
 
 ``Captioner(name)`` loads on the first ``describe()``, once, on the app's device and precision. ``--captioner
