@@ -2,8 +2,9 @@
 
 Every task is a list of slots (``slots.py``): targets start as noise and carry the current
 timestep, conditions stay clean and carry the schedule's last timestep. Text to image is a
-single image target; ``img2img`` and the task presets (``tasks.py``) are thin layers that build
-slot lists. The numerics follow the authors' implementation exactly (see the golden tests).
+single image target; the authors' ``img2img`` (``reference.py``) and the task presets
+(``tasks.py``) are thin layers that build slot lists. The numerics follow the authors'
+implementation exactly (see the golden tests).
 """
 
 from __future__ import annotations
@@ -65,15 +66,15 @@ class SlotLayout:
         def where(kind, target):
             return [i for i, s in enumerate(slots) if isinstance(s, kind) and s.is_target == target]
 
-        camera_slots = [s for s in slots if isinstance(s, CameraSlot)]
+        camera_slots = [i for i, s in enumerate(slots) if isinstance(s, CameraSlot)]
         conditions = where(CameraSlot, False)
-        cameras = [camera_slots[0].camera] + [slots[i].camera for i in conditions] if conditions else []
+        cameras = [slots[camera_slots[0]].camera] + [slots[i].camera for i in conditions] if conditions else []
         return cls(
             image_conditions=where(ImageSlot, False),
             camera_conditions=conditions,
             image_targets=where(ImageSlot, True),
             camera_targets=where(CameraSlot, True),
-            camera_slots=[i for i, s in enumerate(slots) if isinstance(s, CameraSlot)],
+            camera_slots=camera_slots,
             images=[slots[i].image for i in where(ImageSlot, False)],
             cameras=cameras,
         )
