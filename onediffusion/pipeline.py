@@ -222,7 +222,6 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self._prompt_cache = PromptCache()
         self._interrupt = False
-        self._num_timesteps = 0
         self.auto_vae_tiling = True
         self.studio: dict = {}
 
@@ -243,10 +242,6 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
     def interrupt(self) -> bool:
         return self._interrupt
 
-    @property
-    def num_timesteps(self) -> int:
-        return self._num_timesteps
-
     def default_size(self, layout: SlotLayout, height: int | None, width: int | None) -> tuple[int, int]:
         if height is not None and width is not None:
             return height, width
@@ -259,17 +254,18 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
 
     def check_inputs(
         self,
-        prompt,
-        negative_prompt,
-        height,
-        width,
-        num_inference_steps,
-        guidance_scale,
-        num_images_per_prompt,
-        output_type,
-        generator,
-        callback_on_step_end_tensor_inputs,
+        prompt: str | list[str],
+        negative_prompt: str | list[str] | None,
+        height: int,
+        width: int,
+        num_inference_steps: int,
+        guidance_scale: float,
+        num_images_per_prompt: int,
+        output_type: str,
+        generator: torch.Generator | list[torch.Generator] | None,
+        callback_on_step_end_tensor_inputs: Sequence[str],
     ) -> None:
+        """Refuse bad arguments of ``__call__`` with a ``ValueError`` naming the argument and its value."""
         if not isinstance(prompt, str) and not (
             isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt)
         ):
@@ -466,7 +462,6 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
 
         # 4. Prepare timesteps
         timesteps = self.prepare_timesteps(num_inference_steps, layout.num_targets, height, width, device, noise_scale)
-        self._num_timesteps = len(timesteps)
 
         # 5. Denoising loop
         with self.progress_bar(total=len(timesteps)) as progress_bar:
