@@ -28,6 +28,9 @@ from scipy.optimize import minimize_scalar
 from scipy.spatial.transform import Rotation
 
 DEFAULT_FOCAL = 1.3887
+# The authors multiply camera-slot ray maps by this before the model reads them (CONTRACT.md,
+# "Multiview": rays tiled to 16 channels "and multiplied by 1.658"); golden/rays_*.npz pins it, and
+# their img2img returns latents divided by it.
 RAY_SCALE = 1.658
 _MODEL_AXES = torch.diag(torch.tensor([-1.0, -1.0, 1.0], dtype=torch.float64))  # OpenCV -> model frame
 
@@ -210,9 +213,16 @@ def rays_for_cameras(cameras: list[Camera], size: int | tuple[int, int]) -> torc
     return plucker_rays(c2w, [cam.focal_length for cam in cameras], size)
 
 
-def cameras_from_ray_maps(rays: torch.Tensor) -> list[Camera]:
-    """:func:`cameras_from_rays` as a list of :class:`Camera`."""
+def cameras_from_ray_maps(rays: torch.Tensor, first_is_frame: bool = False) -> list[Camera]:
+    """:func:`cameras_from_rays` as a list of :class:`Camera`.
+
+    ``first_is_frame``: the first map is camera 0's own (estimated) rays, whose frame all the maps
+    are in; its small estimation error is taken out, so the first camera comes back exactly at the
+    origin with the identity rotation and the others relative to it.
+    """
     c2w, focal = cameras_from_rays(rays)
+    if first_is_frame:
+        c2w = torch.linalg.inv(c2w[0]) @ c2w
     return [Camera(m.numpy(), float(f)) for m, f in zip(c2w, focal)]
 
 

@@ -2,8 +2,9 @@
 
 Every task is a list of slots (``slots.py``): targets start as noise and carry the current
 timestep, conditions stay clean and carry the schedule's last timestep. Text to image is a
-single image target; ``img2img`` and the task presets (``tasks.py``) are thin layers that build
-slot lists. The numerics follow the authors' implementation exactly (see the golden tests).
+single image target; the authors' ``img2img`` (``reference.py``) and the task presets
+(``tasks.py``) are thin layers that build slot lists. The numerics follow the authors'
+implementation exactly (see the golden tests).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from diffusers.utils import BaseOutput, logging
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import T5EncoderModel, T5Tokenizer
 
-from .cameras import DEFAULT_FOCAL, Camera, cameras_from_rays, latent_to_rays, rays_for_cameras, rays_to_latent
+from .cameras import Camera, cameras_from_ray_maps, latent_to_rays, rays_for_cameras, rays_to_latent
 from .images import image_to_tensor, numpy_to_pil, tensor_to_numpy
 from .loading import load_components, read_studio, resolve_folder
 from .model import NextDiT
 from .prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, scaled_size
+from .reference import ReferenceAPIMixin
 from .slots import CameraSlot, ImageSlot, Slot, check_slots
 
 logger = logging.get_logger(__name__)
@@ -55,6 +57,7 @@ class SlotLayout:
     camera_conditions: list[int]
     image_targets: list[int]
     camera_targets: list[int]
+    camera_slots: list[int]
     images: list[PIL.Image.Image]
     cameras: list[Camera]  # the frame camera first, then the condition cameras
 
@@ -63,14 +66,15 @@ class SlotLayout:
         def where(kind, target):
             return [i for i, s in enumerate(slots) if isinstance(s, kind) and s.is_target == target]
 
-        camera_slots = [s for s in slots if isinstance(s, CameraSlot)]
+        camera_slots = [i for i, s in enumerate(slots) if isinstance(s, CameraSlot)]
         conditions = where(CameraSlot, False)
-        cameras = [camera_slots[0].camera] + [slots[i].camera for i in conditions] if conditions else []
+        cameras = [slots[camera_slots[0]].camera] + [slots[i].camera for i in conditions] if conditions else []
         return cls(
             image_conditions=where(ImageSlot, False),
             camera_conditions=conditions,
             image_targets=where(ImageSlot, True),
             camera_targets=where(CameraSlot, True),
+            camera_slots=camera_slots,
             images=[slots[i].image for i in where(ImageSlot, False)],
             cameras=cameras,
         )
@@ -101,12 +105,103 @@ def schedule_timesteps(scheduler, num_inference_steps: int, target_tokens: float
     return scheduler.timesteps
 
 
-class OneDiffusionPipeline(DiffusionPipeline):
+def warn_if_truncated(tokenizer, text: str, max_length: int) -> None:
+    """Say (log and ``UserWarning``) which words of ``text`` fall beyond ``max_length`` tokens."""
+    ids = tokenizer(text, add_special_tokens=True).input_ids
+    if len(ids) > max_length:
+        cut = tokenizer.decode(ids[max_length - 1 : -1], skip_special_tokens=True)
+        message = f"The prompt is {len(ids)} tokens long; only {max_length} are read, so this was cut: {cut!r}"
+        logger.warning(message)
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
+class PromptCache:
+    """Encoder states and masks by (text, max_length), the least recently used dropped beyond
+    ``size``: a prompt sent again (and the negative prompt, sent every time) skips the encoder."""
+
+    def __init__(self, size: int = _PROMPT_CACHE_SIZE):
+        self.size = size
+        self._entries: OrderedDict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+
+    def encode(
+        self, tokenizer, text_encoder, texts: list[str], device, max_length: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """T5 states (float32) and masks for texts, padded to ``max_length``; only texts not cached
+        yet go through ``text_encoder``, in one batch."""
+        for text in dict.fromkeys(texts):  # every call, cached or not: the user should hear it each time
+            warn_if_truncated(tokenizer, text, max_length)
+        missing = [t for t in dict.fromkeys(texts) if (t, max_length) not in self._entries]
+        if missing:
+            tokens = tokenizer(
+                missing, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+            )
+            ids, mask = tokens.input_ids.to(device), tokens.attention_mask.to(device)
+            states = text_encoder(ids, attention_mask=mask)[0].to(torch.float32)
+            for text, s, m in zip(missing, states, mask):
+                self._entries[(text, max_length)] = (s, m)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        pairs = [self._entries[(t, max_length)] for t in texts]
+        for t in texts:
+            self._entries.move_to_end((t, max_length))
+        return torch.stack([s for s, _ in pairs]).to(device), torch.stack([m for _, m in pairs]).to(device)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def decode_cameras(latents: torch.Tensor, layout: SlotLayout) -> list[list[Camera]] | None:
+    """For each sample, one :class:`Camera` per camera slot in the frame of camera 0: given cameras
+    re-expressed in it, target cameras estimated from their denoised ray maps."""
+    if not layout.camera_slots:
+        return None
+    frame = torch.linalg.inv(torch.from_numpy(layout.cameras[0].c2w)) if layout.cameras else None
+    given = {
+        i: Camera((frame @ torch.from_numpy(cam.c2w)).numpy(), cam.focal_length)
+        for i, cam in zip(layout.camera_conditions, layout.cameras[1:])
+    }
+    # The rays live in the frame of camera 0; when that camera is itself estimated, its own small
+    # error is taken out, so camera 0 is exactly the frame.
+    first_is_frame = bool(layout.camera_targets) and layout.camera_targets[0] == layout.camera_slots[0]
+    results = []
+    for sample in latents:
+        estimated = {}
+        if layout.camera_targets:
+            rays = latent_to_rays(sample[layout.camera_targets].float().cpu())
+            estimated = dict(zip(layout.camera_targets, cameras_from_ray_maps(rays, first_is_frame)))
+        results.append([{**given, **estimated}[i] for i in layout.camera_slots])
+    return results
+
+
+def no_images(output_type: str, like: torch.Tensor):
+    """The ``images`` of a call without image targets (camera-pose estimation), per output type."""
+    if output_type == "pil":
+        return []
+    if output_type == "pt":
+        return like.new_zeros((0, 3, 0, 0))
+    return np.zeros((0, 0, 0, 3), np.float32)
+
+
+def split_legacy_arguments(legacy: dict) -> tuple[dict, Callable | None, int]:
+    """The authors' extra arguments: ``forward_kwargs`` for the network, and the old-style
+    ``callback(step, timestep, latents)`` every ``callback_steps`` steps. Anything else is an error."""
+    forward_kwargs = legacy.pop("forward_kwargs", {})
+    callback, callback_steps = legacy.pop("callback", None), legacy.pop("callback_steps", 1)
+    if legacy:
+        raise TypeError(f"Unexpected arguments: {sorted(legacy)}.")
+    return forward_kwargs, callback, callback_steps
+
+
+class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
     """Generate any mix of image and camera views from a prompt and given views.
 
     Components: ``transformer`` (:class:`NextDiT`), ``vae`` (AutoencoderKL, 16 latent channels),
     ``text_encoder`` (T5EncoderModel), ``tokenizer`` (T5Tokenizer), ``scheduler``
-    (FlowMatchEulerDiscreteScheduler with dynamic shifting).
+    (FlowMatchEulerDiscreteScheduler with dynamic shifting). The authors' ``img2img`` comes from
+    :class:`ReferenceAPIMixin`. ``__call__`` runs numbered steps, one helper each: 1 check inputs
+    (``default_size``, ``check_inputs``), 2 encode the prompt (``encode_prompt``), 3 prepare latents
+    (``prepare_latents``), 4 prepare timesteps (``prepare_timesteps``), 5 the denoising loop
+    (``denoise_step``), 6 decode (``decode_images``, :func:`decode_cameras`).
     """
 
     model_cpu_offload_seq = "text_encoder->transformer->vae"
@@ -125,9 +220,8 @@ class OneDiffusionPipeline(DiffusionPipeline):
             transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler
         )
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
-        self._prompt_cache: OrderedDict = OrderedDict()
+        self._prompt_cache = PromptCache()
         self._interrupt = False
-        self._num_timesteps = 0
         self.auto_vae_tiling = True
         self.studio: dict = {}
 
@@ -148,12 +242,6 @@ class OneDiffusionPipeline(DiffusionPipeline):
     def interrupt(self) -> bool:
         return self._interrupt
 
-    @property
-    def num_timesteps(self) -> int:
-        return self._num_timesteps
-
-    # 1. Inputs ---------------------------------------------------------------------------------
-
     def default_size(self, layout: SlotLayout, height: int | None, width: int | None) -> tuple[int, int]:
         if height is not None and width is not None:
             return height, width
@@ -164,9 +252,20 @@ class OneDiffusionPipeline(DiffusionPipeline):
             h, w = side[-2] * self.vae_scale_factor, side[-1] * self.vae_scale_factor
         return height or h, width or w
 
-    @staticmethod
-    def check_inputs(prompt, negative_prompt, height, width, num_inference_steps, guidance_scale,
-                     num_images_per_prompt, output_type, generator) -> None:  # fmt: skip
+    def check_inputs(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | list[str] | None,
+        height: int,
+        width: int,
+        num_inference_steps: int,
+        guidance_scale: float,
+        num_images_per_prompt: int,
+        output_type: str,
+        generator: torch.Generator | list[torch.Generator] | None,
+        callback_on_step_end_tensor_inputs: Sequence[str],
+    ) -> None:
+        """Refuse bad arguments of ``__call__`` with a ``ValueError`` naming the argument and its value."""
         if not isinstance(prompt, str) and not (
             isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt)
         ):
@@ -192,36 +291,15 @@ class OneDiffusionPipeline(DiffusionPipeline):
             raise ValueError(
                 f"`generator` must be a torch.Generator or a list of them, got {type(generator).__name__}."
             )
-
-    # 2. Prompt ---------------------------------------------------------------------------------
-
-    def _warn_truncated(self, text: str, max_length: int) -> None:
-        ids = self.tokenizer(text, add_special_tokens=True).input_ids
-        if len(ids) > max_length:
-            cut = self.tokenizer.decode(ids[max_length - 1 : -1], skip_special_tokens=True)
-            message = f"The prompt is {len(ids)} tokens long; only {max_length} are read, so this was cut: {cut!r}"
-            logger.warning(message)
-            warnings.warn(message, UserWarning, stacklevel=4)
-
-    def _encode_texts(self, texts: list[str], device, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """T5 states (float32) and masks for texts, padded to ``max_length``; cached per text."""
-        for text in dict.fromkeys(texts):  # every call, cached or not: the user should hear it each time
-            self._warn_truncated(text, max_length)
-        missing = [t for t in dict.fromkeys(texts) if (t, max_length) not in self._prompt_cache]
-        if missing:
-            tokens = self.tokenizer(
-                missing, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt"
+        bad_keys = set(callback_on_step_end_tensor_inputs) - set(self._callback_tensor_inputs)
+        if bad_keys:
+            raise ValueError(
+                f"`callback_on_step_end_tensor_inputs` may only name {self._callback_tensor_inputs}, "
+                f"got {sorted(bad_keys)}."
             )
-            ids, mask = tokens.input_ids.to(device), tokens.attention_mask.to(device)
-            states = self.text_encoder(ids, attention_mask=mask)[0].to(torch.float32)
-            for text, s, m in zip(missing, states, mask):
-                self._prompt_cache[(text, max_length)] = (s, m)
-                while len(self._prompt_cache) > _PROMPT_CACHE_SIZE:
-                    self._prompt_cache.popitem(last=False)
-        pairs = [self._prompt_cache[(t, max_length)] for t in texts]
-        for t in texts:
-            self._prompt_cache.move_to_end((t, max_length))
-        return torch.stack([s for s, _ in pairs]).to(device), torch.stack([m for _, m in pairs]).to(device)
+        batch = (1 if isinstance(prompt, str) else len(prompt)) * num_images_per_prompt
+        if isinstance(generator, list) and len(generator) != batch:
+            raise ValueError(f"`generator` holds {len(generator)} generators for a batch of {batch}.")
 
     def encode_prompt(
         self,
@@ -239,12 +317,10 @@ class OneDiffusionPipeline(DiffusionPipeline):
         if do_classifier_free_guidance:
             negatives = negative_prompt if isinstance(negative_prompt, list) else [negative_prompt or ""] * len(prompts)
             texts = [n for n in negatives for _ in range(num_images_per_prompt)] + texts
-        return self._encode_texts(texts, device, max_length)
+        return self._prompt_cache.encode(self.tokenizer, self.text_encoder, texts, device, max_length)
 
     def clear_prompt_cache(self) -> None:
         self._prompt_cache.clear()
-
-    # 3. Latents --------------------------------------------------------------------------------
 
     def encode_images(self, images: list[PIL.Image.Image], height: int, width: int, device, generator) -> torch.Tensor:
         """Condition images -> scaled posterior samples (n, C, h, w), one batched encode."""
@@ -274,13 +350,12 @@ class OneDiffusionPipeline(DiffusionPipeline):
             latents[:, layout.camera_conditions] = rays_to_latent(rays, channels).to(device)
         return latents
 
-    def prepare_timesteps(self, num_inference_steps: int, num_targets: int, height: int, width: int,
-                          device, noise_scale: float = 1.0) -> torch.Tensor:  # fmt: skip
+    def prepare_timesteps(
+        self, num_inference_steps: int, num_targets: int, height: int, width: int, device, noise_scale: float = 1.0
+    ) -> torch.Tensor:
         _, ph, pw = self.transformer.config.patch_size
         tokens = (height // self.vae_scale_factor) * (width // self.vae_scale_factor) / (ph * pw)
         return schedule_timesteps(self.scheduler, num_inference_steps, noise_scale * num_targets * tokens, device)
-
-    # 4. Denoising ------------------------------------------------------------------------------
 
     def denoise_step(self, latents, t, t_condition, conditions, embeds, mask, guidance_scale, forward_kwargs):
         """One velocity prediction (guided in one batched forward) and one Euler step over all slots."""
@@ -301,8 +376,6 @@ class OneDiffusionPipeline(DiffusionPipeline):
             velocity = negative + guidance_scale * (positive - negative)
         return self.scheduler.step(velocity, t, latents).prev_sample
 
-    # 5. Outputs --------------------------------------------------------------------------------
-
     def _maybe_tile_vae(self, height: int, width: int) -> None:
         if self.auto_vae_tiling and max(height, width) > 1024:
             self.vae.enable_tiling()
@@ -310,14 +383,8 @@ class OneDiffusionPipeline(DiffusionPipeline):
     def decode_images(self, latents: torch.Tensor, output_type: str):
         if output_type == "latent":
             return latents
-        if latents.shape[1] == 0:  # no image targets (camera-pose estimation)
-            return (
-                []
-                if output_type == "pil"
-                else latents.new_zeros((0, 3, 0, 0))
-                if output_type == "pt"
-                else np.zeros((0, 0, 0, 3), np.float32)
-            )
+        if latents.shape[1] == 0:
+            return no_images(output_type, latents)
         flat = latents.flatten(0, 1) / self.vae.config.scaling_factor
         self._maybe_tile_vae(flat.shape[-2] * self.vae_scale_factor, flat.shape[-1] * self.vae_scale_factor)
         pixels = self.vae.decode(flat.to(self.vae.dtype)).sample
@@ -325,31 +392,6 @@ class OneDiffusionPipeline(DiffusionPipeline):
             return (pixels / 2 + 0.5).clamp(0, 1).float()
         arrays = tensor_to_numpy(pixels)
         return arrays if output_type == "np" else numpy_to_pil(arrays)
-
-    @staticmethod
-    def decode_cameras(latents: torch.Tensor, slots: Sequence[Slot], layout: SlotLayout) -> list[list[Camera]] | None:
-        camera_slots = [i for i, s in enumerate(slots) if isinstance(s, CameraSlot)]
-        if not camera_slots:
-            return None
-        given = dict(zip(layout.camera_conditions, layout.cameras[1:]))
-        frame = torch.linalg.inv(torch.from_numpy(layout.cameras[0].c2w)) if layout.cameras else None
-        results = []
-        for sample in latents:
-            estimated = {}
-            if layout.camera_targets:
-                c2w, focal = cameras_from_rays(latent_to_rays(sample[layout.camera_targets].float().cpu()))
-                if layout.camera_targets[0] == camera_slots[0]:
-                    # The rays live in the frame of camera 0; when that camera is itself estimated,
-                    # its own small error is taken out, so camera 0 is exactly the frame.
-                    c2w = torch.linalg.inv(c2w[0]) @ c2w
-                estimated = {i: Camera(m.numpy(), float(f)) for i, m, f in zip(layout.camera_targets, c2w, focal)}
-            relative = {
-                i: Camera((frame @ torch.from_numpy(cam.c2w)).numpy(), cam.focal_length) for i, cam in given.items()
-            }
-            results.append([estimated.get(i) or relative[i] for i in camera_slots])
-        return results
-
-    # 6. The call -------------------------------------------------------------------------------
 
     @torch.no_grad()
     def __call__(
@@ -385,30 +427,27 @@ class OneDiffusionPipeline(DiffusionPipeline):
                 ``pipe._interrupt = True`` inside it to stop early.
             scale_factor, scale_watershed: rotary scaling for sizes beyond training.
         """
-        forward_kwargs = {
-            "scale_factor": scale_factor,
-            "scale_watershed": scale_watershed,
-            **legacy.pop("forward_kwargs", {}),
-        }
-        legacy_callback, callback_steps = legacy.pop("callback", None), legacy.pop("callback_steps", 1)
-        if legacy:
-            raise TypeError(f"Unexpected arguments: {sorted(legacy)}.")
+        extra_forward_kwargs, legacy_callback, callback_steps = split_legacy_arguments(legacy)
+        forward_kwargs = {"scale_factor": scale_factor, "scale_watershed": scale_watershed, **extra_forward_kwargs}
 
         # 1. Check inputs
         slots = check_slots(views if views is not None else [ImageSlot.target()])
         layout = SlotLayout.from_slots(slots)
         height, width = self.default_size(layout, height, width)
-        self.check_inputs(prompt, negative_prompt, height, width, num_inference_steps, guidance_scale,
-                          num_images_per_prompt, output_type, generator)  # fmt: skip
-        bad_keys = set(callback_on_step_end_tensor_inputs) - set(self._callback_tensor_inputs)
-        if bad_keys:
-            raise ValueError(
-                f"`callback_on_step_end_tensor_inputs` may only name {self._callback_tensor_inputs}, got {sorted(bad_keys)}."
-            )
+        self.check_inputs(
+            prompt,
+            negative_prompt,
+            height,
+            width,
+            num_inference_steps,
+            guidance_scale,
+            num_images_per_prompt,
+            output_type,
+            generator,
+            callback_on_step_end_tensor_inputs,
+        )
         device = self._execution_device
         batch = (1 if isinstance(prompt, str) else len(prompt)) * num_images_per_prompt
-        if isinstance(generator, list) and len(generator) != batch:
-            raise ValueError(f"`generator` holds {len(generator)} generators for a batch of {batch}.")
         self._interrupt = False
 
         # 2. Encode the prompt
@@ -423,7 +462,6 @@ class OneDiffusionPipeline(DiffusionPipeline):
 
         # 4. Prepare timesteps
         timesteps = self.prepare_timesteps(num_inference_steps, layout.num_targets, height, width, device, noise_scale)
-        self._num_timesteps = len(timesteps)
 
         # 5. Denoising loop
         with self.progress_bar(total=len(timesteps)) as progress_bar:
@@ -443,99 +481,8 @@ class OneDiffusionPipeline(DiffusionPipeline):
 
         # 6. Decode target images; turn target ray maps into cameras
         images = self.decode_images(latents[:, layout.image_targets], output_type)
-        cameras = self.decode_cameras(latents, slots, layout)
+        cameras = decode_cameras(latents, layout)
         self.maybe_free_model_hooks()
         if not return_dict:
             return images, latents
         return OneDiffusionPipelineOutput(images=images, latents=latents, cameras=cameras)
-
-    # 7. The authors' API -----------------------------------------------------------------------
-
-    @torch.no_grad()
-    def img2img(
-        self,
-        image: PIL.Image.Image | list[PIL.Image.Image] | None = None,
-        prompt: str | list[str] = "",
-        denoise_mask: Sequence[int] = (1, 0),
-        height: int | None = None,
-        width: int | None = None,
-        is_multiview: bool = False,
-        multiview_azimuths: Sequence[float | None] = (0, 30, 60, 90),
-        multiview_elevations: Sequence[float | None] = (0, 0, 0, 0),
-        multiview_distances: float | Sequence[float | None] = 1.7,
-        multiview_c2ws: Sequence | None = None,
-        multiview_intrinsics: Sequence | None = None,
-        multiview_focal_length: float = DEFAULT_FOCAL,
-        forward_kwargs: dict | None = None,
-        **kwargs,
-    ) -> OneDiffusionPipelineOutput | tuple:
-        """The authors' ``img2img``: ``denoise_mask`` marks each slot 1 (target) or 0 (condition);
-        ``image`` fills the condition image slots in order. With ``is_multiview`` the slots
-        interleave [image_0, camera_0, image_1, ...] and cameras come from the azimuth, elevation
-        and distance lists (or ``multiview_c2ws`` in the authors' OpenGL-style convention).
-        ``.latents`` are returned divided by 1.658, as theirs are."""
-        images = [image] if isinstance(image, PIL.Image.Image) else list(image or [])
-        mask = [int(m) for m in denoise_mask]
-        if any(m not in (0, 1) for m in mask):
-            raise ValueError(f"`denoise_mask` must hold only 0 (condition) and 1 (target), got {list(denoise_mask)!r}.")
-        if is_multiview:
-            cameras = _reference_cameras(len(mask), multiview_azimuths, multiview_elevations, multiview_distances,
-                                         multiview_c2ws, multiview_intrinsics, multiview_focal_length)  # fmt: skip
-            slots = _mask_to_slots(mask, images, cameras)
-        else:
-            slots = _mask_to_slots(mask, images, None)
-        kwargs.update(forward_kwargs or {})
-        out = self(prompt=prompt, views=slots, height=height, width=width, **kwargs)
-        if isinstance(out, tuple):
-            return out[0], out[1] / 1.658
-        out.latents = out.latents / 1.658
-        return out
-
-
-def _mask_to_slots(mask: list[int], images: list, cameras: list[Camera] | None) -> list[Slot]:
-    image_positions = [i for i in range(len(mask)) if cameras is None or i % 2 == 0]
-    expected = sum(1 for i in image_positions if mask[i] == 0)
-    if len(images) != expected:
-        raise ValueError(
-            f"`image` holds {len(images)} images but `denoise_mask` {mask} has {expected} condition image slots."
-        )
-    pending = iter(images)
-    slots: list[Slot] = []
-    for i, m in enumerate(mask):
-        if cameras is not None and i % 2 == 1:
-            camera = cameras[i // 2]
-            slots.append(CameraSlot.target(camera) if m else CameraSlot.condition(camera))
-        else:
-            slots.append(ImageSlot.target() if m else ImageSlot.condition(next(pending)))
-    return slots
-
-
-def _reference_cameras(n_slots, azimuths, elevations, distances, c2ws, intrinsics, focal_length) -> list[Camera]:
-    """Cameras from the authors' multiview arguments (None entries are dropped, as theirs are)."""
-    if n_slots % 2:
-        raise ValueError(
-            f"A multiview `denoise_mask` interleaves image and camera slots, so its length must be even, got {n_slots}."
-        )
-    views = n_slots // 2
-    if intrinsics is not None:
-        focals = [float(np.asarray(k)[0, 0]) for k in np.asarray(intrinsics, dtype=np.float64).reshape(-1, 3, 3)]
-    else:
-        focals = [focal_length] * views
-    if c2ws is not None:
-        mats = np.asarray(c2ws, dtype=np.float64).reshape(-1, 4, 4).copy()
-        mats[:, :3, 1:3] *= -1  # the authors' OpenGL-style axes -> OpenCV
-        cams = [Camera(m, f) for m, f in zip(mats, focals)]
-    else:
-        az = [a for a in azimuths if a is not None]
-        el = [e for e in elevations if e is not None]
-        if not isinstance(distances, (list, tuple)):
-            distances = [distances] * len(az)
-        dist = [d for d in distances if d is not None]
-        if not len(az) == len(el) == len(dist):
-            raise ValueError(
-                f"`multiview_azimuths`, `multiview_elevations` and `multiview_distances` differ in length: {len(az)}, {len(el)}, {len(dist)}."
-            )
-        cams = [Camera.orbit(a, e, d, f) for a, e, d, f in zip(az, el, dist, focals)]
-    if len(cams) != views:
-        raise ValueError(f"`denoise_mask` has {views} views but {len(cams)} cameras were given.")
-    return cams

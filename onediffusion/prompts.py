@@ -98,13 +98,6 @@ class Label:
         return f"<{self.hex} {self.color} {kind}: {self.name.strip()}>"
 
 
-def default_labels(names: Sequence[str]) -> list[Label]:
-    """One label per name, in palette order."""
-    if len(names) > len(PALETTE):
-        raise ValueError(f"At most {len(PALETTE)} classes can be named, got {len(names)}.")
-    return [Label(name, PALETTE[i][1]) for i, name in enumerate(names)]
-
-
 def _join(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.helpers import load_pipeline
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test may reach the hub
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -31,17 +33,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_pipe(tiny_model_dir):
-    from onediffusion import OneDiffusionPipeline
-
-    pipe = OneDiffusionPipeline.from_pretrained(tiny_model_dir)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return load_pipeline(tiny_model_dir)
 
 
 @pytest.fixture(scope="session")
 def golden_pipe(golden_dir):
-    from onediffusion import OneDiffusionPipeline
-
-    pipe = OneDiffusionPipeline.from_pretrained(golden_dir / "tiny-onediffusion")
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return load_pipeline(golden_dir / "tiny-onediffusion")

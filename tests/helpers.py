@@ -14,9 +14,15 @@ def table(rows: list[list], headers: list[str] | None = None) -> dict:
     return {"headers": headers or [str(i) for i in range(len(rows[0]))], "data": rows}
 
 
+def _float64(x) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor of any dtype (bfloat16 too) on any device
+        x = x.detach().double().cpu()
+    return np.asarray(x, dtype=np.float64)
+
+
 def rel_err(ours, ref) -> float:
-    """||ours - ref|| / ||ref||, in float64."""
-    ours, ref = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    """||ours - ref|| / ||ref||, in float64; arrays or tensors."""
+    ours, ref = _float64(ours), _float64(ref)
     return float(np.linalg.norm(ours - ref) / np.linalg.norm(ref))
 
 

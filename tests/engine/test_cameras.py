@@ -9,6 +9,7 @@ from scipy.spatial.transform import Rotation
 
 from onediffusion.cameras import (
     Camera,
+    cameras_from_ray_maps,
     cameras_from_rays,
     latent_to_rays,
     orbit_c2w,
@@ -76,6 +77,22 @@ def test_round_trip_with_noise(seed):
     noisy = rays + 0.05 * torch.randn(rays.shape, generator=torch.Generator().manual_seed(seed))
     est_c2w, est_focal = cameras_from_rays(noisy)
     assert direction_error_deg(plucker_rays(est_c2w, est_focal, 8), rays).mean() < 3.0
+
+
+def test_ray_maps_to_cameras_with_camera_0_as_the_frame():
+    """The pipeline's ray-map-to-camera step: with ``first_is_frame`` camera 0 comes back exactly at
+    the origin with the identity rotation, even from a noisy map, and the others relative to it."""
+    c2w, focal = random_cameras(7, 3)
+    rays = plucker_rays(c2w, focal, 8)
+    noisy = rays + 0.05 * torch.randn(rays.shape, generator=torch.Generator().manual_seed(0))
+    for maps in (rays, noisy):
+        cameras = cameras_from_ray_maps(maps, first_is_frame=True)
+        assert len(cameras) == 3 and all(isinstance(c, Camera) for c in cameras)
+        np.testing.assert_allclose(cameras[0].c2w, np.eye(4), atol=1e-12)
+    relative = (torch.linalg.inv(c2w[0]) @ c2w).numpy()
+    for camera, true in zip(cameras_from_ray_maps(rays, first_is_frame=True), relative):
+        assert rotation_angle_deg(camera.c2w[:3, :3], true[:3, :3]) < 0.1
+        np.testing.assert_allclose(camera.centre, true[:3, 3], atol=1e-3)
 
 
 def test_tiled_latents_round_trip():

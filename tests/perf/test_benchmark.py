@@ -29,8 +29,8 @@ def test_parse_args_defaults_and_errors():
 @pytest.mark.slow
 def test_benchmark_command_writes_json(tmp_path, capsys):
     out = tmp_path / "results.json"
-    run.main(["--device", "cpu", "--sizes", "tiny", "--cases", "t2i256", "--steps", "1", "--repeats", "1",
-              "--step-repeats", "1", "--no-memory", "--json", str(out)])  # fmt: skip
+    flags = "--device cpu --sizes tiny --cases t2i256 --steps 1 --repeats 1 --step-repeats 1 --no-memory"
+    run.main([*flags.split(), "--json", str(out)])
     report = json.loads(out.read_text())
     assert {"command", "date", "machine", "settings", "results"} <= set(report)
     (result,) = report["results"]

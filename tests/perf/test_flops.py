@@ -10,9 +10,16 @@ from benchmarks.presets import SIZES
 from onediffusion import NextDiT
 
 HAND = {  # D 12, 2 heads of 6, 1 kv head, 1 layer, caption 4, 2x2 patches of 2 channels
-    "input_size": (1, 4, 4), "patch_size": (1, 2, 2), "in_channels": 2, "hidden_size": 12, "depth": 1,
-    "num_heads": 2, "num_kv_heads": 1, "multiple_of": 8, "caption_channels": 4,
-}  # fmt: skip
+    "input_size": (1, 4, 4),
+    "patch_size": (1, 2, 2),
+    "in_channels": 2,
+    "hidden_size": 12,
+    "depth": 1,
+    "num_heads": 2,
+    "num_kv_heads": 1,
+    "multiple_of": 8,
+    "caption_channels": 4,
+}
 
 
 def test_shape_from_config():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from onediffusion import OneDiffusionPipeline
 from onediffusion.speed import compile_transformer, enable_low_memory
+from tests.helpers import load_pipeline
 
 KWARGS = {"prompt": "[[text2image]] a red cube", "height": 32, "width": 48, "num_inference_steps": 2}
 
@@ -19,9 +19,7 @@ def generate(pipe, **kwargs) -> np.ndarray:
 
 @pytest.fixture
 def fresh_pipe(tiny_model_dir):
-    pipe = OneDiffusionPipeline.from_pretrained(tiny_model_dir)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return load_pipeline(tiny_model_dir)
 
 
 def test_offload_sequence_runs_and_changes_nothing(fresh_pipe):
