@@ -201,7 +201,7 @@ def _read_texts(texts: dict[str, str], result: ReadSettings) -> None:
         result.fields, problems = parse_parameters(result.parameters)
         result.problems += problems
         result.settings, _ = ResultSettings.from_dict(result.fields)
-    elif not texts.keys() & {JSON_KEY}:
+    elif not result.problems:
         result.problems.append("The image carries no settings.")
 
 
@@ -257,18 +257,17 @@ def png_texts(data: bytes, problems: list[str]) -> dict[str, str]:
         problems.append("The file is not a PNG.")
         return {}
     texts: dict[str, str] = {}
-    offset = len(PNG_SIGNATURE)
-    while offset + 8 <= len(data):
+    offset, kind = len(PNG_SIGNATURE), b""
+    while offset + 8 <= len(data) and kind != b"IEND":
         length, kind = struct.unpack(">I4s", data[offset : offset + 8])
         body = data[offset + 8 : offset + 8 + length]
         if len(body) < length:
-            problems.append(f"The PNG is cut short inside a {kind!r} chunk.")
             break
         if kind in (b"tEXt", b"zTXt", b"iTXt"):
             _add_text(kind, body, texts, problems)
-        if kind == b"IEND":
-            break
         offset += 12 + length
+    if kind != b"IEND":
+        problems.append("The PNG is cut short; the text chunks before the cut were read.")
     return texts
 
 
