@@ -448,7 +448,7 @@ def process(items: list[Item], run: Run, bar: tqdm) -> list[dict]:
 
 
 def _failed(item: Item, error: str, bar: tqdm, job: Job | None = None) -> dict:
-    bar.write(f"{item.name}: skipped: {error}", file=sys.stderr)
+    bar.write(f"{item.name}: failed, not run: {error}", file=sys.stderr)
     bar.update()
     return manifest_line(item, "failed", job, error)
 
