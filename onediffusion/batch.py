@@ -562,7 +562,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.input} holds no items.")
     from accelerate import PartialState  # one process, or one of those `accelerate launch` started
 
-    state = PartialState()
+    # PartialState reads ACCELERATE_USE_CPU only when told: without it, processes launched on a machine
+    # without GPUs would each run every item alone instead of sharing them over gloo.
+    state = PartialState(cpu=os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes"))
     run = load_run(args, str(state.device))
     args.output.mkdir(parents=True, exist_ok=True)
     with state.split_between_processes(items) as mine:
