@@ -139,6 +139,8 @@ def _json_object(line: str) -> dict:
 def _fill_from_spec(item: Item, spec: dict, folder: Path, options: dict) -> None:
     """A JSONL spec -> the item's task, inputs and settings (relative image paths from the file's folder)."""
     item.task = spec.get("task", item.task)
+    if item.task is None:
+        raise ValueError("no task: name it in the line (`task`) or on the command line.")
     if item.task not in TASKS:
         raise ValueError(f"unknown task {item.task!r}; tasks: {', '.join(TASKS)}.")
     params = TASKS[item.task].params
@@ -237,9 +239,9 @@ class Run:
 def prepare(item: Item, run: Run) -> Job:
     """The item's task spec and full settings: its own values, else the command line's, else the model's."""
     spec = build_task(item.task, **_convert(item.task, item.inputs, run))
-    steps = item.steps or run.steps or run.defaults.steps
-    guidance = next(g for g in (item.guidance, run.guidance, run.defaults.guidance_for(item.task)) if g is not None)
-    negative = item.negative_prompt if item.negative_prompt is not None else run.negative_prompt
+    steps = _first(item.steps, run.steps, run.defaults.steps)
+    guidance = _first(item.guidance, run.guidance, run.defaults.guidance_for(item.task))
+    negative = _first(item.negative_prompt, run.negative_prompt)
     height, width = _size(spec, item.size or run.size, run)
     for what, text in (("prompt", spec.prompt), ("negative prompt", negative)):
         count = _token_count(run.pipe, text)
@@ -248,6 +250,10 @@ def prepare(item: Item, run: Run) -> Job:
     settings = ResultSettings(spec.prompt, item.seed, steps, float(guidance), width, height, negative, item.task,
                               run.model)  # fmt: skip
     return Job(item, spec, settings, _output_names(item, spec))
+
+
+def _first(*values):
+    return next(value for value in values if value is not None)
 
 
 def _token_count(pipe, text: str) -> int:

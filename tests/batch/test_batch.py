@@ -99,7 +99,7 @@ def test_jsonl_with_mixed_tasks_and_bad_items(tiny_model_dir, tmp_path, capsys):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
     specs = _jsonl(tmp_path / "specs.jsonl", [
         {"task": "text2image", "prompt": "a lighthouse", "seed": 7, "size": [48, 32], "name": "lighthouse"},
-        {"task": "semanticmap2image", "prompt": "a street", "images": ["photo.png"], "labels": ["car:red", "tree"]},
+        {"task": "semanticmap2image", "prompt": "a street", "images": ["photo.png"], "labels": "car:red, tree"},
         {"task": "text2multiview", "prompt": "a chair", "cameras": [[0, 0], [90, 10, 2.0]], "size": "32x32"},
         {"task": "image2multiview", "images": ["photo.png"], "cameras": [{"azimuth": 0, "elevation": 0},
                                                                          {"azimuth": 180, "elevation": 0}]},
