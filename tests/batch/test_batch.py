@@ -203,3 +203,17 @@ def test_two_accelerate_processes_match_one(tiny_model_dir, tmp_path):
     assert files == sorted(p.name for p in two.iterdir())
     for name in files:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_a_model_that_cannot_be_had_falls_back_to_the_demo_model(tmp_path, capsys):
+    from onediffusion.loading import demo_checkpoint
+
+    prompts = tmp_path / "one.txt"
+    prompts.write_text("a red cube on a table\n")
+    out = tmp_path / "out"
+    code = main(["text2image", "--input", str(prompts), "--output", str(out), "--model", str(tmp_path / "missing"),
+                 "--steps", "2", "--size", "32x32"])  # fmt: skip
+    assert code == 0
+    (line,) = _manifest(out)
+    assert line["status"] == "done" and line["model"] == str(demo_checkpoint()[0])
+    assert f"Could not load {tmp_path / 'missing'}" in capsys.readouterr().err
