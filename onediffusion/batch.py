@@ -43,6 +43,7 @@ PARAM_KINDS = {
 }  # fmt: skip
 PROMPT_PARAMS = ("caption", "instruction", "target_caption")  # where a prompt goes: the first the task takes
 SINGLE_IMAGE_PARAMS = ("image", "condition")
+_KIND_WORDS = {int: "a whole number", float: "a number", str: "text", list: "a list"}
 SPEC_KEYS = {"task", "name", "prompt", "images", "seed", "steps", "guidance", "size", "negative_prompt"}
 
 
@@ -171,7 +172,7 @@ def _typed(spec: dict, key: str, kind: type, default=...):
         return default
     value = spec[key]
     if isinstance(value, bool) or not (isinstance(value, kind) or (kind is float and isinstance(value, int))):
-        raise ValueError(f"`{key}` must be a {kind.__name__}, got {value!r}.")
+        raise ValueError(f"`{key}` must be {_KIND_WORDS[kind]}, got {value!r}.")
     return value
 
 
@@ -238,7 +239,11 @@ class Run:
 
 def prepare(item: Item, run: Run) -> Job:
     """The item's task spec and full settings: its own values, else the command line's, else the model's."""
-    spec = build_task(item.task, **_convert(item.task, item.inputs, run))
+    try:
+        spec = build_task(item.task, **_convert(item.task, item.inputs, run))
+    except TypeError as err:  # a required input left out, e.g. editing's instruction
+        message = str(err).split(") ", 1)[-1]
+        raise ValueError(f"task {item.task} {message}; it takes {', '.join(TASKS[item.task].params)}.") from None
     steps = _first(item.steps, run.steps, run.defaults.steps)
     guidance = _first(item.guidance, run.guidance, run.defaults.guidance_for(item.task))
     negative = _first(item.negative_prompt, run.negative_prompt)

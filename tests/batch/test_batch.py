@@ -138,9 +138,15 @@ def test_camera_estimation_writes_cameras(tiny_model_dir, tmp_path):
 
 
 def test_exit_codes(tiny_model_dir, tmp_path, prompts):
-    bad = _jsonl(tmp_path / "bad.jsonl", ["[1, 2]", {"task": "text2image", "prompt": "x", "seed": "one"}])
+    _photo(tmp_path / "photo.png", 4)
+    bad = _jsonl(tmp_path / "bad.jsonl", ["[1, 2]", {"task": "text2image", "prompt": "x", "seed": "one"},
+                                          {"task": "editing", "images": ["photo.png"]}, {"prompt": "no task"}])  # fmt: skip
     assert _run(tiny_model_dir, None, bad, tmp_path / "bad") == 1  # every item failed
-    assert [line["status"] for line in _manifest(tmp_path / "bad")] == ["failed", "failed"]
+    lines = _manifest(tmp_path / "bad")
+    assert [line["status"] for line in lines] == ["failed"] * 4
+    assert "must be a JSON object" in lines[0]["error"] and "`seed` must be a whole number" in lines[1]["error"]
+    assert "task editing missing 1 required positional argument: 'instruction'" in lines[2]["error"]
+    assert "no task" in lines[3]["error"]
     for args in (["text2image", "--mask", "m.png"], [], ["text2image", "--size", "33x32"]):  # usage errors
         with pytest.raises(SystemExit) as exit_info:
             main([*args, "--input", str(prompts), "--output", str(tmp_path / "x")])
