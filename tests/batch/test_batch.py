@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from onediffusion.batch import MANIFEST, main
+from onediffusion.batch import MANIFEST, build_parser, groups, load_run, main, prepare, read_items
 from onediffusion.metadata import read_png
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +169,20 @@ def test_batch_size_gives_the_same_images(tiny_model_dir, tmp_path):
     for name in names:  # the same up to float rounding: at most one level of 255 apart
         assert np.abs(_pixels(one / name) - _pixels(four / name)).max() <= 1
     assert np.abs(_pixels(one / names[0]) - _pixels(one / names[1])).max() > 10  # each item its own seed
+
+
+def test_only_items_of_one_shape_without_condition_images_share_a_call(tiny_model_dir, tmp_path):
+    _photo(tmp_path / "photo.png", 5)
+    path = _jsonl(tmp_path / "mixed.jsonl", [
+        {"task": "text2image", "prompt": "a"}, {"task": "image2depth", "images": ["photo.png"]},
+        {"task": "text2image", "prompt": "b", "size": "48x32"}, {"task": "text2image", "prompt": "c", "seed": 9},
+        {"task": "image2depth", "images": ["photo.png"]}, {"task": "text2image", "prompt": "d", "steps": 3},
+    ])  # fmt: skip
+    args = build_parser().parse_args(["--input", str(path), "--output", str(tmp_path), "--model", str(tiny_model_dir)])
+    run = load_run(args, "cpu")
+    jobs = [prepare(item, run) for item in read_items(path, None, {}, 0)]
+    assert [[job.item.index for job in group] for group in groups(jobs, 4)] == [[0, 3], [1], [2], [4], [5]]
+    assert [[job.item.index for job in group] for group in groups(jobs, 1)] == [[0], [3], [1], [2], [4], [5]]
 
 
 def _free_port() -> int:
