@@ -147,3 +147,11 @@ def test_control_characters_wrong_types_and_broken_chunks():
     assert any("`parameters` chunk is broken" in p for p in read.problems)
     truncated = read_png(_png(PngInfo())[:40])
     assert truncated.settings is None and any("cut short" in p for p in truncated.problems)
+
+
+def test_compressed_chunks_are_read():
+    info = PngInfo()
+    info.add_itxt(JSON_KEY, json.dumps(SETTINGS.as_dict()), zip=True)
+    info.add_text(PARAMETERS_KEY, "not ours", zip=True)  # zTXt
+    read = read_png(_png(info))
+    assert read.settings == SETTINGS and read.parameters == "not ours" and read.problems == []
