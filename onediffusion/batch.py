@@ -1,0 +1,595 @@
+"""Batch runs: every task preset over a folder of images, a file of prompts or a JSONL file of task specs.
+
+    python -m onediffusion.batch image2depth --input photos/ --output depth/ --steps 30
+    python -m onediffusion.batch text2image --input prompts.txt --output out/ --seed 7 --batch-size 4
+    accelerate launch --num_processes 4 -m onediffusion.batch --input specs.jsonl --output out/
+
+Outputs are PNGs named after their inputs, carrying their settings (``metadata.py``), and one line per
+item in ``manifest.jsonl``. An item's seed is its own (JSONL ``seed``) or ``--seed`` plus its index in
+the whole input, drawn on the CPU, so neither ``--batch-size`` nor the number of processes changes a
+result. Items whose outputs exist are skipped (an interrupted run resumes); bad items are reported and
+skipped; the exit status is 1 only when every item failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from .images import to_rgb
+from .metadata import ResultSettings, save_png
+from .prompts import DEFAULT_NEGATIVE_PROMPT, MAX_PROMPT_TOKENS, scaled_size
+from .slots import CameraSlot, ImageSlot
+from .tasks import TASKS, TaskSpec, build_task
+
+MANIFEST = "manifest.jsonl"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+# How each task parameter is given on the command line and in JSONL: one path, paths, text, texts,
+# class labels ("sword:yellow,head") or cameras ("0,0,1.7;90,0,1.7": azimuth, elevation, distance).
+PARAM_KINDS = {
+    "caption": "text", "instruction": "text", "target_caption": "text", "source_caption": "text", "item": "text",
+    "image": "path", "condition": "path", "mask": "path", "images": "paths", "references": "paths",
+    "reference_captions": "texts", "labels": "labels", "cameras": "cameras",
+}  # fmt: skip
+PROMPT_PARAMS = ("caption", "instruction", "target_caption")  # where a prompt goes: the first the task takes
+SINGLE_IMAGE_PARAMS = ("image", "condition")
+_KIND_WORDS = {int: "a whole number", float: "a number", str: "text", list: "a list"}
+SPEC_KEYS = {"task", "name", "prompt", "images", "seed", "steps", "guidance", "size", "negative_prompt"}
+
+
+@dataclass
+class Item:
+    """One input of the run, as read: the task's inputs still raw (paths, label and camera text)."""
+
+    index: int
+    name: str
+    source: str
+    task: str | None
+    inputs: dict = field(default_factory=dict)
+    seed: int | None = None  # None until read_items numbers it
+    steps: int | None = None
+    guidance: float | None = None
+    size: str | None = None  # "WxH"
+    negative_prompt: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Job:
+    """An item ready to run: its task spec, settings and output file names."""
+
+    item: Item
+    spec: TaskSpec
+    settings: ResultSettings
+    outputs: list[str]
+
+
+# 1. Reading the input ----------------------------------------------------------------------------
+
+
+def read_items(path: Path, task: str | None, options: dict, seed: int) -> list[Item]:
+    """Items of a folder of images, a text file of prompts (one per line) or a JSONL file of specs."""
+    if path.is_dir():
+        items = _folder_items(path, task, options)
+    elif path.suffix.lower() == ".jsonl":
+        items = _jsonl_items(path, task, options)
+    else:
+        items = _prompt_items(path, task, options)
+    _unique_names(items)
+    for item in items:
+        if item.seed is None:
+            item.seed = seed + item.index  # by position in the whole input: the same in any process
+    return items
+
+
+def _folder_items(folder: Path, task: str | None, options: dict) -> list[Item]:
+    params = TASKS[task].params if task in TASKS else ()
+    slot = next((p for p in SINGLE_IMAGE_PARAMS if p in params), None)
+    if slot is None:
+        raise ValueError(f"Task {task!r} does not take one image per item: give a prompts or JSONL file instead.")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return [Item(i, path.stem, str(path), task, {**options, slot: str(path)}) for i, path in enumerate(files)]
+
+
+def _prompt_items(path: Path, task: str | None, options: dict) -> list[Item]:
+    params = TASKS[task].params if task in TASKS else ()
+    slot = next((p for p in PROMPT_PARAMS if p in params), None)
+    if slot is None:
+        raise ValueError(f"Task {task!r} takes no prompt: give a folder of images or a JSONL file instead.")
+    lines = [(n, line.strip()) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
+    prompts = [(n, line) for n, line in lines if line and not line.startswith("#")]
+    return [
+        Item(i, f"{n:04d}-{_slug(text)}", f"{path}:{n}", task, {**options, slot: text})
+        for i, (n, text) in enumerate(prompts)
+    ]
+
+
+def _jsonl_items(path: Path, task: str | None, options: dict) -> list[Item]:
+    lines = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+    items = []
+    for i, (n, line) in enumerate(lines):
+        item = Item(i, f"{n:04d}", f"{path}:{n}", task)
+        try:
+            _fill_from_spec(item, _json_object(line), path.parent, options)
+        except ValueError as err:
+            item.error = f"line {n}: {err}"
+        items.append(item)
+    return items
+
+
+def _json_object(line: str) -> dict:
+    try:
+        spec = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON ({err.msg} at column {err.colno}).") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"a spec must be a JSON object, got {type(spec).__name__}.")
+    return spec
+
+
+def _fill_from_spec(item: Item, spec: dict, folder: Path, options: dict) -> None:
+    """A JSONL spec -> the item's task, inputs and settings (relative image paths from the file's folder)."""
+    item.task = spec.get("task", item.task)
+    if item.task is None:
+        raise ValueError("no task: name it in the line (`task`) or on the command line.")
+    if item.task not in TASKS:
+        raise ValueError(f"unknown task {item.task!r}; tasks: {', '.join(TASKS)}.")
+    params = TASKS[item.task].params
+    unknown = set(spec) - SPEC_KEYS - set(params)
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)} for task {item.task!r}.")
+    inputs = {k: v for k, v in options.items() if k in params}
+    inputs.update({k: spec[k] for k in params if k in spec})
+    if "prompt" in spec:
+        inputs[next(p for p in PROMPT_PARAMS if p in params)] = _typed(spec, "prompt", str)  # every task has one
+    if "images" in spec:
+        inputs.update(_place_images(item.task, _typed(spec, "images", list)))
+    for key in [k for k in inputs if PARAM_KINDS[k] in ("path", "paths")]:
+        inputs[key] = _resolve(inputs[key], folder)
+    item.inputs = inputs
+    item.name = str(spec.get("name") or f"{item.name}-{item.task}")
+    item.seed = _typed(spec, "seed", int, None)
+    item.steps, item.guidance = _typed(spec, "steps", int, None), _typed(spec, "guidance", float, None)
+    item.negative_prompt = _typed(spec, "negative_prompt", str, None)
+    size = spec.get("size")
+    item.size = "x".join(str(v) for v in size) if isinstance(size, list) else _typed(spec, "size", str, None)
+
+
+def _typed(spec: dict, key: str, kind: type, default=...):
+    if key not in spec:
+        if default is ...:
+            raise ValueError(f"`{key}` is missing.")
+        return default
+    value = spec[key]
+    if isinstance(value, bool) or not (isinstance(value, kind) or (kind is float and isinstance(value, int))):
+        raise ValueError(f"`{key}` must be {_KIND_WORDS[kind]}, got {value!r}.")
+    return value
+
+
+def _place_images(task: str, images: list) -> dict:
+    """A spec's ``images`` list -> the task's image parameters, in their order."""
+    params = TASKS[task].params
+    for many in ("images", "references"):
+        if many in params:
+            return {many: images}
+    slots = [p for p in params if PARAM_KINDS.get(p) == "path"]
+    if len(images) > len(slots):
+        raise ValueError(
+            f"task {task!r} takes {len(slots)} image(s) ({', '.join(slots) or 'none'}), got {len(images)}."
+        )
+    return dict(zip(slots, images))
+
+
+def _resolve(value, folder: Path):
+    if isinstance(value, list):
+        return [_resolve(v, folder) for v in value]
+    if not isinstance(value, str):
+        raise ValueError(f"image paths must be strings, got {value!r}.")
+    return str(folder / value) if not Path(value).is_absolute() else value
+
+
+def _slug(text: str, most: int = 40) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:most].rstrip("-").lower() or "item"
+
+
+def _unique_names(items: list[Item]) -> None:
+    """Safe file names, made unique in input order (so every process derives the same ones)."""
+    seen: set[str] = set()
+    for item in items:
+        base = re.sub(r"[^\w.-]+", "_", item.name).strip("._") or f"{item.index:04d}"
+        name, k = base, 2
+        while name.lower() in seen:
+            name, k = f"{base}-{k}", k + 1
+        seen.add(name.lower())
+        item.name = name
+
+
+# 2. Preparing an item: its images, labels and cameras, the task spec, the settings the app would use ------
+
+
+@dataclass
+class Run:
+    """What every item of a run shares: the pipeline, the model's defaults and the command line."""
+
+    pipe: object
+    model: str
+    defaults: object  # ui.defaults.ModelDefaults of the loaded model
+    output: Path
+    negative_prompt: str
+    steps: int | None = None
+    guidance: float | None = None
+    size: str | None = None
+    batch_size: int = 1
+    overwrite: bool = False
+
+    @property
+    def native_side(self) -> int:
+        return int(self.pipe.transformer.config.input_size[-1] * self.pipe.vae_scale_factor)
+
+
+def prepare(item: Item, run: Run) -> Job:
+    """The item's task spec and full settings: its own values, else the command line's, else the model's."""
+    try:
+        spec = build_task(item.task, **_convert(item.task, item.inputs, run))
+    except TypeError as err:  # a required input left out, e.g. editing's instruction
+        message = str(err).split(") ", 1)[-1]
+        raise ValueError(f"task {item.task} {message}; it takes {', '.join(TASKS[item.task].params)}.") from None
+    steps = _first(item.steps, run.steps, run.defaults.steps)
+    guidance = _first(item.guidance, run.guidance, run.defaults.guidance_for(item.task))
+    negative = _first(item.negative_prompt, run.negative_prompt)
+    height, width = _size(spec, item.size or run.size, run)
+    for what, text in (("prompt", spec.prompt), ("negative prompt", negative)):
+        count = _token_count(run.pipe, text)
+        if count > MAX_PROMPT_TOKENS:
+            raise ValueError(f"the {what} is {count} tokens long; the model reads at most {MAX_PROMPT_TOKENS}.")
+    settings = ResultSettings(spec.prompt, item.seed, steps, float(guidance), width, height, negative, item.task,
+                              run.model)  # fmt: skip
+    return Job(item, spec, settings, _output_names(item, spec))
+
+
+def _first(*values):
+    return next(value for value in values if value is not None)
+
+
+def _token_count(pipe, text: str) -> int:
+    """The count the app warns on: the tokenizer's ids, special tokens included."""
+    return len(pipe.tokenizer(text, add_special_tokens=True).input_ids) if text else 0
+
+
+def _convert(task: str, raw: dict, run: Run) -> dict:
+    """Raw inputs -> build_task's: images opened, label and camera tables read as the app reads its tables."""
+    from ui import camera_presets as cams
+    from ui import inputs as ui_inputs
+
+    camera = run.defaults.camera
+    converted = {}
+    for key, value in raw.items():
+        kind = PARAM_KINDS[key]
+        if kind == "path":
+            converted[key] = _open(value)
+        elif kind == "paths":
+            converted[key] = [_open(v) for v in _as_list(value, key)]
+        elif kind == "labels":
+            converted[key] = ui_inputs.labels(_rows(value, ",", ":", ("name", "color")))
+        elif kind == "cameras":
+            views = cams.rows_to_views(_rows(value, ";", ","), distance=camera.distance)
+            converted[key] = cams.views_to_cameras(views, camera.focal_length)
+        else:
+            converted[key] = [str(v) for v in _as_list(value, key)] if kind == "texts" else str(value)
+    if "cameras" in TASKS[task].params and "cameras" not in converted:  # the app's default table
+        views = cams.rows_to_views(cams.preset_rows(cams.DEFAULT_PRESET, camera), distance=camera.distance)
+        converted["cameras"] = cams.views_to_cameras(views, camera.focal_length)
+    _check_sizes(raw, converted)
+    return converted
+
+
+def _open(path: str) -> Image.Image:
+    try:
+        return to_rgb(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read the image {path}: {err}") from None
+
+
+def _as_list(value, key: str) -> list:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ValueError(f"`{key}` must be a list, got {value!r}.")
+    return list(value)
+
+
+def _rows(value, row_sep: str, cell_sep: str, keys: tuple[str, ...] = ("azimuth", "elevation", "distance")) -> list:
+    """A table as text ("a:b,c:d"), a list of such strings, of lists, or of dicts with ``keys``."""
+    rows = value.split(row_sep) if isinstance(value, str) else _as_list(value, "table")
+    table = []
+    for row in rows:
+        if isinstance(row, dict):
+            table.append([row.get(k, row.get("colour")) if k == "color" else row.get(k) for k in keys])
+        elif isinstance(row, str):
+            table.append([cell.strip() for cell in row.split(cell_sep)])
+        else:
+            table.append(list(row) if isinstance(row, Sequence) else [row])
+    return table
+
+
+def _check_sizes(raw: dict, converted: dict) -> None:
+    """The images of one item (a photo and its mask, the photos of one object) must share one size:
+    each would be stretched to the target size on its own, and no longer line up."""
+    sizes = {}
+    for key in raw:
+        if PARAM_KINDS[key] == "path":
+            sizes[raw[key]] = converted[key].size
+        elif PARAM_KINDS[key] == "paths":
+            sizes.update(zip(raw[key], (image.size for image in converted[key])))
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{Path(p).name} is {w}x{h}" for p, (w, h) in sizes.items())
+        raise ValueError(f"the images of one item must have one size: {listed}.")
+
+
+def _size(spec: TaskSpec, size: str | None, run: Run) -> tuple[int, int]:
+    """(height, width): the one asked for, else the app's: the aspect-ratio entry nearest the first
+    given image at the model's native side, or a native square."""
+    from ui.inputs import parse_size
+
+    if size is not None and parse_size(size) is not None:
+        return parse_size(size)
+    first = next((s.image for s in spec.views if isinstance(s, ImageSlot) and not s.is_target), None)
+    if first is None:
+        return run.native_side, run.native_side
+    return scaled_size(first.height, first.width, run.native_side)
+
+
+def _output_names(item: Item, spec: TaskSpec) -> list[str]:
+    outputs = TASKS[item.task].outputs
+    if outputs == "cameras":
+        return [f"{item.name}_cameras.json"]
+    targets = sum(1 for s in spec.views if isinstance(s, ImageSlot) and s.is_target)
+    if outputs == "views":
+        return [f"{item.name}_view{i:02d}.png" for i in range(1, targets + 1)]
+    return [f"{item.name}.png"]
+
+
+# 3. Running: groups of one shape in one pipeline call, outputs written atomically -----------------------
+
+
+def shape_key(job: Job) -> tuple:
+    """Jobs with equal keys can share a pipeline call. The pipeline takes one list of prompts and one
+    generator per sample, but a single list of view slots for the whole batch (and encodes condition
+    images with the first generator), so only items without condition images are grouped."""
+    views = job.spec.views
+    if any(isinstance(s, ImageSlot) and not s.is_target for s in views):
+        return ("alone", job.item.index)
+    cameras = tuple(
+        (s.role, None if s.camera is None else (s.camera.c2w.tobytes(), s.camera.focal_length))
+        for s in views
+        if isinstance(s, CameraSlot)
+    )
+    st = job.settings
+    return (st.task, st.height, st.width, st.steps, st.guidance, cameras)
+
+
+def groups(jobs: list[Job], batch_size: int) -> list[list[Job]]:
+    """Jobs by shape, in input order, cut into calls of at most ``batch_size``."""
+    by_key: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        by_key.setdefault(shape_key(job), []).append(job)
+    return [same[i : i + batch_size] for same in by_key.values() for i in range(0, len(same), batch_size)]
+
+
+def run_group(pipe, jobs: list[Job]) -> list[tuple[list[Image.Image], list | None]]:
+    """One pipeline call for jobs of one shape: for each, its images and (camera tasks) its cameras."""
+    first = jobs[0].settings
+    # Each call encodes its own texts together, so an item's numbers never depend on what ran before it.
+    pipe.clear_prompt_cache()
+    out = pipe(
+        prompt=[job.spec.prompt for job in jobs], views=jobs[0].spec.views, height=first.height, width=first.width,
+        num_inference_steps=first.steps, guidance_scale=first.guidance,
+        negative_prompt=[job.settings.negative_prompt for job in jobs],
+        generator=[torch.Generator("cpu").manual_seed(job.settings.seed) for job in jobs], output_type="pil",
+    )  # fmt: skip
+    per = len(out.images) // len(jobs)
+    return [(out.images[k * per : (k + 1) * per], out.cameras[k] if out.cameras else None) for k in range(len(jobs))]
+
+
+def write_outputs(job: Job, images: list[Image.Image], cameras: list | None, run: Run) -> None:
+    """The job's files; an existing file is kept unless ``overwrite``. Each is written to a temporary
+    name first, so an interrupted run never leaves a half file that would count as done."""
+    payloads = list(zip(job.outputs, images))
+    if cameras is not None and job.outputs[0].endswith(".json"):
+        data = {**job.settings.as_dict(), "cameras": [{"c2w": c.c2w.tolist(), "focal_length": c.focal_length}
+                                                        for c in cameras]}  # fmt: skip
+        payloads = [(job.outputs[0], json.dumps(data, indent=2))]
+    for name, payload in payloads:
+        path = run.output / name
+        if path.exists() and not run.overwrite:
+            continue
+        partial = path.with_name(f".{name}.{os.getpid()}.part")
+        if isinstance(payload, str):
+            partial.write_text(payload, encoding="utf-8")
+        else:
+            save_png(payload, partial, job.settings)
+        os.replace(partial, path)
+
+
+def manifest_line(item: Item, status: str, job: Job | None = None, error: str | None = None) -> dict:
+    """One item of the manifest: its input, every setting (as the app's downloads carry them), its outputs."""
+    line: dict = {"index": item.index, "name": item.name, "input": item.source, "task": item.task, "seed": item.seed}
+    if job is not None:
+        line.update(job.settings.as_dict(), outputs=job.outputs)
+    line.update(status=status, error=error)
+    return line
+
+
+def process(items: list[Item], run: Run, bar: tqdm) -> list[dict]:
+    """Run this process's items; one manifest line each, in input order."""
+    lines: dict[int, dict] = {}
+    jobs = []
+    for item in items:
+        try:
+            if item.error:
+                raise ValueError(item.error)
+            job = prepare(item, run)
+        except Exception as err:  # any bad input fails its item only, never the run
+            lines[item.index] = _failed(item, str(err), bar)
+            continue
+        if not run.overwrite and all((run.output / name).exists() for name in job.outputs):
+            lines[item.index] = manifest_line(item, "skipped", job, "its outputs exist (--overwrite to redo)")
+            bar.update()
+            continue
+        jobs.append(job)
+    for group in groups(jobs, run.batch_size):
+        try:
+            results = run_group(run.pipe, group)
+        except (ValueError, RuntimeError) as err:
+            lines.update({job.item.index: _failed(job.item, str(err), bar, job) for job in group})
+            continue
+        for job, (images, cameras) in zip(group, results):
+            write_outputs(job, images, cameras, run)
+            lines[job.item.index] = manifest_line(job.item, "done", job)
+        bar.update(len(group))
+    return [lines[i] for i in sorted(lines)]
+
+
+def _failed(item: Item, error: str, bar: tqdm, job: Job | None = None) -> dict:
+    bar.write(f"{item.name}: failed, not run: {error}", file=sys.stderr)
+    bar.update()
+    return manifest_line(item, "failed", job, error)
+
+
+# 4. The command ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m onediffusion.batch",
+        description="Run one OneDiffusion task over many inputs; `accelerate launch -m onediffusion.batch` "
+        "splits them between processes and machines.",
+    )
+    parser.add_argument("task", nargs="?", choices=list(TASKS), metavar="TASK",
+                        help=f"the task ({', '.join(TASKS)}); a JSONL spec may name its own.")  # fmt: skip
+    parser.add_argument("--input", required=True, type=Path,
+                        help="a folder of images, a text file of prompts (one a line) or a .jsonl file of specs.")  # fmt: skip
+    parser.add_argument("--output", required=True, type=Path, help="the folder for the outputs and manifest.jsonl.")
+    parser.add_argument("--model", help="a hub id or a folder (default: the app's; the demo model when unavailable).")
+    parser.add_argument(
+        "--dtype", choices=["float32", "float16", "bfloat16"], help="default: the app's for the device."
+    )
+    parser.add_argument("--steps", type=int, help="denoising steps (default: the model's).")
+    parser.add_argument("--guidance", type=float, help="guidance scale (default: the model's for the task).")
+    parser.add_argument("--seed", type=int, default=0, help="item i without its own seed gets SEED + i.")
+    parser.add_argument("--size", help="WIDTHxHEIGHT (default: from the first input image, as the app picks).")
+    parser.add_argument("--negative-prompt", help="default: the model's (the authors' for the published model).")
+    parser.add_argument("--batch-size", type=int, default=1, help="items of one shape per pipeline call.")
+    parser.add_argument("--overwrite", action="store_true", help="redo items whose outputs exist, replacing them.")
+    task_options = parser.add_argument_group("task inputs (shared by every item; see each task's parameters)")
+    for name, kind in PARAM_KINDS.items():
+        many = kind in ("paths", "texts")
+        task_options.add_argument(f"--{name.replace('_', '-')}", dest=name, nargs="+" if many else None,
+                                  metavar=kind.upper().rstrip("S") if many else kind.upper())  # fmt: skip
+    return parser
+
+
+def _task_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    options = {name: getattr(args, name) for name in PARAM_KINDS if getattr(args, name) is not None}
+    if args.task is not None:
+        taken = TASKS[args.task].params
+        extra = [f"--{k.replace('_', '-')}" for k in options if k not in taken]
+        if extra:
+            parser.error(f"task {args.task} does not take {', '.join(extra)}; it takes {', '.join(taken)}.")
+    elif not args.input.suffix.lower() == ".jsonl":
+        parser.error("name the TASK: only a JSONL file's lines can name their own.")
+    if args.size is not None:
+        from ui.inputs import InputError, parse_size
+
+        try:
+            parse_size(args.size)
+        except InputError as err:
+            parser.error(str(err))
+    if args.batch_size < 1 or (args.steps is not None and args.steps < 1):
+        parser.error("--batch-size and --steps must be at least 1.")
+    return options
+
+
+def load_run(args: argparse.Namespace, device: str) -> Run:
+    """The model the app would serve (its loading, with the demo-model fallback) and its defaults."""
+    from ui.defaults import ModelDefaults
+    from ui.loader import Settings, load_pipeline
+
+    settings = Settings(device=device, dtype=args.dtype, **({"model": args.model} if args.model else {}))
+    pipe, info = load_pipeline(settings)
+    if info.is_fallback:
+        print(f"Could not load {info.requested}: {info.fallback_reason} Using the demo model.", file=sys.stderr)
+    pipe.set_progress_bar_config(disable=True)
+    defaults = ModelDefaults.from_studio(pipe.studio)
+    negative = args.negative_prompt
+    if negative is None:  # as the app: the model's own, else the authors' when its tokenizer can take it
+        negative = defaults.negative_prompt
+    if negative is None:
+        negative = DEFAULT_NEGATIVE_PROMPT if _token_count(pipe, DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
+    return Run(pipe, info.name, defaults, args.output, negative, args.steps, args.guidance, args.size,
+               args.batch_size, args.overwrite)  # fmt: skip
+
+
+def merge_manifest(output: Path, processes: int) -> list[dict]:
+    """The processes' part files -> one manifest.jsonl in input order (the part files removed)."""
+    lines = []
+    for part in sorted(output.glob(".manifest.part-*.jsonl")):
+        if int(part.stem.rsplit("-", 1)[1].split(".")[0]) < processes:
+            lines += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line]
+        part.unlink()
+    lines.sort(key=lambda line: line["index"])
+    partial = output / f".{MANIFEST}.part"
+    partial.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    os.replace(partial, output / MANIFEST)
+    return lines
+
+
+def summary(lines: list[dict], output: Path) -> int:
+    """Print the counts; the exit status: 1 only when every item failed."""
+    counts = {status: sum(line["status"] == status for line in lines) for status in ("done", "skipped", "failed")}
+    where = f"; see {output / MANIFEST}" if counts["failed"] else ""
+    print(f"{len(lines)} items: {counts['done']} done, {counts['skipped']} skipped (outputs exist), "
+          f"{counts['failed']} failed{where}.", file=sys.stderr)  # fmt: skip
+    return 1 if lines and counts["failed"] == len(lines) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options = _task_options(args, parser)
+    try:
+        items = read_items(args.input, args.task, options, args.seed)
+    except (OSError, ValueError) as err:
+        parser.error(str(err))
+    if not items:
+        parser.error(f"{args.input} holds no items.")
+    from accelerate import PartialState  # one process, or one of those `accelerate launch` started
+
+    # PartialState reads ACCELERATE_USE_CPU only when told: without it, processes launched on a machine
+    # without GPUs would each run every item alone instead of sharing them over gloo.
+    state = PartialState(cpu=os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes"))
+    run = load_run(args, str(state.device))
+    args.output.mkdir(parents=True, exist_ok=True)
+    with state.split_between_processes(items) as mine:
+        rank = state.process_index
+        label = f"process {rank}" if state.num_processes > 1 else "batch"
+        with tqdm(total=len(mine), unit="item", desc=label, position=rank, file=sys.stderr) as bar:
+            lines = process(mine, run, bar)
+    part = args.output / f".manifest.part-{rank}.jsonl"
+    part.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return 0
+    return summary(merge_manifest(args.output, state.num_processes), args.output)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
