@@ -201,12 +201,13 @@ def check_model(model: Setting | None) -> Path | None:
 
 
 def check_checkpoint(model: Setting, folder: Path) -> None:
-    from onediffusion.loading import ModelLoadError, resolve_folder  # loads the library, which the app needs next
+    from onediffusion.loading import SUBFOLDERS  # loads the library, which the app needs next anyway
 
-    try:
-        resolve_folder(folder)
-    except ModelLoadError as err:
-        raise LaunchError(f"{model} is not a OneDiffusion checkpoint: {err}") from None
+    missing = [f"{name}/" for name in SUBFOLDERS if not (folder / name).is_dir()]
+    if missing:
+        raise LaunchError(
+            f"{model} is not a OneDiffusion checkpoint: it lacks {', '.join(missing)}; give the folder that holds them."
+        )
 
 
 def _check_cuda(device: Setting, index: int | None) -> None:
