@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ui.cli import DTYPE_NAMES, FIRST_PORT, __version__
+from ui.cli import DTYPE_NAMES, FIRST_PORT, __version__, build_parser, check
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER_VARIABLES = ("GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME", "ONEDIFFUSION_MODEL", "SPACES_ZERO_GPU")
@@ -131,6 +131,19 @@ def test_the_launcher_answers_without_loading_gradio_or_torch():
     code = "import sys, ui.cli; print(sorted({'gradio', 'torch', 'onediffusion'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_settings_come_from_the_flags_then_the_environment_then_the_defaults(taken_port):
+    parse = build_parser().parse_args
+    default = check(parse([]), {})
+    assert (default.model, default.host, default.share, default.offload) == (None, "127.0.0.1", False, False)
+    assert default.port >= FIRST_PORT and default.url == f"http://127.0.0.1:{default.port}/"
+    port = _first_free(taken_port + 1)
+    env = {"ONEDIFFUSION_MODEL": "owner/mine", "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "0.0.0.0"}
+    from_env = check(parse([]), env)
+    assert (from_env.model, from_env.port, from_env.host) == ("owner/mine", port, "0.0.0.0")
+    flags = check(parse(["--model", "x/y", "--share", "--dtype", "float16", "--host", "127.0.0.1"]), env)
+    assert (flags.model, flags.share, flags.dtype, flags.host) == ("x/y", True, "float16", "127.0.0.1")
 
 
 def test_dtype_names_are_the_loaders():
