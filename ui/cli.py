@@ -26,7 +26,7 @@ DEVICE_TYPES = ("cpu", "cuda", "mps")
 EVERY_ADDRESS = ("0.0.0.0", "::")
 
 EXAMPLES = f"""examples:
-  HF_HUB_OFFLINE=1 {PROG}                    # offline demo: the bundled OneDiffusion-Mini on the CPU
+  HF_HUB_OFFLINE=1 {PROG}                    # offline demo: the bundled demo model, OneDiffusion-Mini
   {PROG} --device cuda --offload             # the published model on a GPU, idle parts in CPU memory (16 GB)
   {PROG} --model ./my-checkpoint --port 7870 # a local checkpoint in the published folder layout
 
