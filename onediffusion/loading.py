@@ -14,9 +14,11 @@ import torch
 from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 from transformers import T5EncoderModel, T5Tokenizer
 
+from .paths import ASSETS
+
 SUBFOLDERS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 PUBLISHED_MODEL = "lehduong/OneDiffusion"
-MINI_MODEL = Path(__file__).resolve().parent.parent / "assets" / "onediffusion-mini"
+MINI_MODEL = ASSETS / "onediffusion-mini"
 CACHE = Path(os.environ.get("ONEDIFFUSION_CACHE", Path.home() / ".cache" / "onediffusion"))
 
 

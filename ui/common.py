@@ -7,16 +7,16 @@ import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
 from onediffusion import PALETTE
+from onediffusion.paths import ASSETS
 
 from .inputs import MAX_GUIDANCE, MAX_IMAGES, MAX_SEED, MAX_STEPS
 from .service import Studio
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
+EXAMPLES_DIR = ASSETS / "examples"
 GPU_QUEUE = "gpu"  # every model run shares one queue slot: one generation at a time per GPU
 CHEAP = {"concurrency_limit": None, "show_progress": "hidden", "api_visibility": "undocumented"}
 LABEL_HEADERS = ["class", "colour"]

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-import app
 from onediffusion.loading import demo_checkpoint
 from ui import build_demo, launch_options
 from ui import loader as loader_module
@@ -87,15 +86,6 @@ def test_zero_gpu_spaces_get_cuda_and_the_gpu_decorator(monkeypatch):
     assert seen["wrapped"] == (plain, 60)
     monkeypatch.setenv("SPACES_ZERO_GPU", "true")
     assert Settings().resolved_device() == "cuda" and str(Settings().resolved_dtype("cuda")) == "torch.bfloat16"
-
-
-def test_launcher_arguments(monkeypatch):
-    monkeypatch.delenv("ONEDIFFUSION_MODEL", raising=False)
-    args = app.parse_args([])
-    assert args.model == "lehduong/OneDiffusion" and not args.share and not args.offload and args.port == 7860
-    monkeypatch.setenv("ONEDIFFUSION_MODEL", "/models/mine")
-    assert app.parse_args([]).model == "/models/mine"
-    assert app.parse_args(["--model", "x/y", "--share", "--dtype", "float16"]).share
 
 
 def test_the_page_exposes_every_named_endpoint(studio):

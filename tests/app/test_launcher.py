@@ -1,0 +1,209 @@
+"""The launcher run as a user runs it, in a subprocess: every setting this machine cannot honour ends in
+one line and exit status 2, without a traceback; without a port the first free one from 7860 is taken."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from ui.cli import DTYPE_NAMES, FIRST_PORT, __version__, build_parser, check
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCHER_VARIABLES = ("GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME", "ONEDIFFUSION_MODEL", "SPACES_ZERO_GPU")
+STARTUP_SECONDS = 180
+
+
+def launcher_env(**variables: str) -> dict[str, str]:
+    """This environment without the launcher's own variables, offline, plus ``variables``."""
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_VARIABLES}
+    return {**env, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **variables}
+
+
+def run_app(*args: str, env: dict[str, str] | None = None, module: bool = False) -> subprocess.CompletedProcess:
+    entry = ["-m", "ui"] if module else ["app.py"]
+    return subprocess.run(
+        [sys.executable, *entry, *args],
+        cwd=ROOT,
+        env=env or launcher_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess, *words: str) -> None:
+    """Exit 2, nothing started, and one plain line on stderr naming the setting."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("onediffusion-studio: error: "), lines[0]
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.fixture
+def taken_port():
+    """A port another program listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+NO_MPS = pytest.mark.skipif(torch.backends.mps.is_available(), reason="MPS is available here")
+
+BAD_SETTINGS = [  # (argv, environment, words the line must hold)
+    pytest.param(["--device", "banana"], {}, ["--device 'banana'", "cpu, cuda"], id="unknown-device"),
+    pytest.param(["--device", "cuda"], {}, ["--device 'cuda'", "CUDA is not available"], id="no-cuda", marks=NO_CUDA),
+    pytest.param(["--device", "mps"], {}, ["--device 'mps'", "MPS"], id="no-mps", marks=NO_MPS),
+    pytest.param(["--device", f"cuda:{max(torch.cuda.device_count(), 1)}"], {}, ["--device 'cuda:"], id="cuda-index"),
+    pytest.param(["--offload"], {}, ["--offload", "CUDA"], id="offload-without-gpu", marks=NO_CUDA),
+    pytest.param(["--port", "99999"], {}, ["--port '99999'", "1024 to 65535"], id="port-out-of-range"),
+    pytest.param(["--port", "abc"], {}, ["--port 'abc'", "leave --port out"], id="port-not-a-number"),
+    pytest.param(["--port", "0"], {}, ["--port '0'"], id="port-zero"),
+    pytest.param([], {"GRADIO_SERVER_PORT": "abc"}, ["GRADIO_SERVER_PORT='abc'", "unset"], id="env-port-not-a-number"),
+    pytest.param([], {"GRADIO_SERVER_PORT": "70000"}, ["GRADIO_SERVER_PORT='70000'"], id="env-port-out-of-range"),
+    pytest.param(["--host", "192.0.2.1"], {}, ["--host '192.0.2.1'", "0.0.0.0"], id="host-not-here"),
+    pytest.param(["--host", "no-such-host.invalid"], {}, ["--host 'no-such-host.invalid'"], id="host-unknown"),
+    pytest.param(["--host", ""], {}, ["--host ''", "127.0.0.1"], id="host-empty"),
+    pytest.param([], {"GRADIO_SERVER_NAME": "192.0.2.1"}, ["GRADIO_SERVER_NAME='192.0.2.1'"], id="env-host-not-here"),
+    pytest.param(["--dtype", "float8"], {}, ["--dtype", "'float8'", "bfloat16"], id="unknown-dtype"),
+    pytest.param(["--model", ""], {}, ["--model ''", "empty"], id="model-empty"),
+    pytest.param(["--model", "pyproject.toml"], {}, ["--model 'pyproject.toml'", "is a file"], id="model-a-file"),
+    pytest.param(
+        ["--model", "./no-such-checkpoint"], {}, ["'./no-such-checkpoint'", "no such folder"], id="model-missing-folder"
+    ),
+    pytest.param(
+        [],
+        {"ONEDIFFUSION_MODEL": "/no/such/checkpoint"},
+        ["ONEDIFFUSION_MODEL='/no/such/checkpoint'"],
+        id="env-model-missing-folder",
+    ),
+    pytest.param(["--no-such-flag"], {}, ["unrecognized arguments: --no-such-flag"], id="unknown-flag"),
+]
+
+
+@pytest.mark.parametrize("argv, variables, words", BAD_SETTINGS)
+def test_a_setting_this_machine_cannot_honour_is_one_line_and_exit_2(argv, variables, words):
+    assert_refused(run_app(*argv, env=launcher_env(**variables)), *words)
+
+
+def test_a_folder_that_is_not_a_checkpoint_is_refused(tmp_path):
+    (tmp_path / "transformer").mkdir()
+    assert_refused(run_app("--model", str(tmp_path)), f"--model '{tmp_path}'", "not a OneDiffusion checkpoint", "vae/")
+
+
+def test_a_taken_port_is_refused_by_flag_and_by_environment(taken_port):
+    assert_refused(run_app("--port", str(taken_port)), f"--port '{taken_port}' is taken", "pick a free port")
+    result = run_app(env=launcher_env(GRADIO_SERVER_PORT=str(taken_port)))
+    assert_refused(result, f"GRADIO_SERVER_PORT='{taken_port}' is taken", "unset GRADIO_SERVER_PORT")
+
+
+def test_help_shows_three_examples_and_every_variable():
+    result = run_app("--help", module=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: onediffusion-studio")
+    examples = result.stdout.split("examples:")[1].split("environment:")[0].strip().splitlines()
+    assert len(examples) == 3 and all(line.strip().startswith(("onediffusion-studio", "HF_")) for line in examples)
+    for words in ("offline demo", "--offload", "--model ./my-checkpoint", "lehduong/OneDiffusion"):
+        assert words in result.stdout
+    for variable in ("ONEDIFFUSION_MODEL", "GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME", "HF_HUB_OFFLINE"):
+        assert f"\n  {variable}" in result.stdout
+
+
+def test_version():
+    result = run_app("--version", module=True)
+    assert (result.returncode, result.stdout.strip()) == (0, f"onediffusion-studio {__version__}")
+
+
+def test_the_launcher_answers_without_loading_gradio_or_torch():
+    code = "import sys, ui.cli; print(sorted({'gradio', 'torch', 'onediffusion'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_settings_come_from_the_flags_then_the_environment_then_the_defaults(taken_port):
+    parse = build_parser().parse_args
+    default = check(parse([]), {})
+    assert (default.model, default.host, default.share, default.offload) == (None, "127.0.0.1", False, False)
+    assert default.port >= FIRST_PORT and default.url == f"http://127.0.0.1:{default.port}/"
+    port = _first_free(taken_port + 1)
+    env = {"ONEDIFFUSION_MODEL": "owner/mine", "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "0.0.0.0"}
+    from_env = check(parse([]), env)
+    assert (from_env.model, from_env.port, from_env.host) == ("owner/mine", port, "0.0.0.0")
+    flags = check(parse(["--model", "x/y", "--share", "--dtype", "float16", "--host", "127.0.0.1"]), env)
+    assert (flags.model, flags.share, flags.dtype, flags.host) == ("x/y", True, "float16", "127.0.0.1")
+
+
+def test_dtype_names_are_the_loaders():
+    from ui.loader import DTYPES
+
+    assert sorted(DTYPE_NAMES) == sorted(DTYPES)
+
+
+def _hold(port: int) -> socket.socket | None:
+    """A socket listening on 127.0.0.1:port, or None when another program holds it already."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+def _first_free(start: int) -> int:
+    for port in range(start, start + 100):
+        if sock := _hold(port):
+            sock.close()
+            return port
+    pytest.fail(f"no free port from {start}")
+
+
+def _wait_for_line(log: Path, marker: str, process: subprocess.Popen) -> str:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        lines = [line for line in log.read_text().splitlines() if marker in line]
+        if lines:
+            return lines[0]
+        assert process.poll() is None, f"the app exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+        time.sleep(0.3)
+    pytest.fail(f"no {marker!r} within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.slow
+def test_without_a_port_the_first_free_one_from_7860_serves(tiny_model_dir, tmp_path):
+    held = [sock for sock in map(_hold, (FIRST_PORT, FIRST_PORT + 1)) if sock is not None]
+    expected = _first_free(FIRST_PORT + 2)
+    log = tmp_path / "app.log"
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--model", str(tiny_model_dir)],
+            cwd=ROOT,
+            env=launcher_env(),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = _wait_for_line(log, "serving on", process).split("serving on ")[1].strip()
+        assert url == f"http://127.0.0.1:{expected}/"
+        _wait_for_line(log, f"Running on local URL:  http://127.0.0.1:{expected}", process)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        for sock in held:
+            sock.close()

@@ -1,0 +1,314 @@
+"""The launcher: `onediffusion-studio`, `python -m ui` and `python app.py` all run ``main``.
+
+Every setting is checked before Gradio or the model is loaded, and a setting this machine cannot
+honour ends in one line naming it, its value and what to do instead, with exit status 2 (as argparse
+does). Models: an explicit local folder (``--model`` or ``$ONEDIFFUSION_MODEL``) that is missing, a
+file or not a checkpoint is an error, since the user typed it; a hub id that cannot be had (offline,
+unknown) and the default published model fall back to the bundled demo model, with a banner saying so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__version__ = "0.1.0"  # the distribution's version; pyproject.toml reads it from here
+PROG = "onediffusion-studio"
+FIRST_PORT = 7860  # Gradio's default; without a port the first free one from here is taken
+PORTS_TRIED = 100
+DTYPE_NAMES = ("bfloat16", "float16", "float32")  # ui.loader.DTYPES's keys, named here to answer without torch
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+EVERY_ADDRESS = ("0.0.0.0", "::")
+
+EXAMPLES = f"""examples:
+  HF_HUB_OFFLINE=1 {PROG}                    # offline demo: the bundled demo model, OneDiffusion-Mini
+  {PROG} --device cuda --offload             # the published model on a GPU, idle parts in CPU memory (16 GB)
+  {PROG} --model ./my-checkpoint --port 7870 # a local checkpoint in the published folder layout
+
+environment:
+  ONEDIFFUSION_MODEL   the model when --model is not given (a hub id or a local folder)
+  GRADIO_SERVER_PORT   the port when --port is not given (else the first free one from {FIRST_PORT})
+  GRADIO_SERVER_NAME   the address when --host is not given (0.0.0.0 in Docker and on Spaces)
+  HF_HUB_OFFLINE=1     never reach the hub: a hub model must be in the local cache, else the demo model runs
+  HF_HOME              where downloaded weights are kept (default ~/.cache/huggingface)
+  ONEDIFFUSION_CACHE   where the random tiny fallback model is built (default ~/.cache/onediffusion)
+  SPACES_ZERO_GPU      set by Hugging Face ZeroGPU Spaces: CUDA is attached per call, so it is not checked
+"""
+
+
+class LaunchError(Exception):
+    """A setting this machine cannot honour; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Checked settings: what to load, where to run it, where to serve it."""
+
+    model: str | None  # None: the loader's default (the published model)
+    device: str | None
+    dtype: str | None
+    offload: bool
+    host: str
+    port: int
+    share: bool
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in EVERY_ADDRESS else self.host
+        return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line and exit status 2, for argparse's own complaints and for ours alike."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        description="OneDiffusion Studio: every OneDiffusion task in the browser.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        help="hub id (owner/name) or local folder in the published layout "
+        "(default: $ONEDIFFUSION_MODEL, else lehduong/OneDiffusion)",
+    )
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: cuda if present, else mps, else cpu)")
+    parser.add_argument("--dtype", choices=DTYPE_NAMES, help="precision (default: bfloat16 on CUDA, float32 on CPU)")
+    parser.add_argument("--offload", action="store_true", help="keep idle parts in CPU memory (CUDA only; less memory)")
+    parser.add_argument(
+        "--host",
+        help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1); 0.0.0.0 accepts other machines",
+    )
+    parser.add_argument(
+        "--port", help=f"port (default: $GRADIO_SERVER_PORT, else the first free one from {FIRST_PORT})"
+    )
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting's text and where the user gave it: a flag (``--port``) or an environment variable."""
+
+    value: str
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.value!r}" if self.source.startswith("--") else f"{self.source}={self.value!r}"
+
+    @property
+    def instead(self) -> str:
+        """How to go back to the default."""
+        return f"leave {self.source} out" if self.source.startswith("--") else f"unset {self.source}"
+
+
+def _setting(flag_value: str | None, flag: str, env: dict[str, str], variable: str) -> Setting | None:
+    """The flag, else the environment variable (an empty one counts as unset), else None."""
+    if flag_value is not None:
+        return Setting(flag_value, flag)
+    return Setting(env[variable], variable) if env.get(variable) else None
+
+
+def parse_port(port: Setting) -> int:
+    number = int(port.value) if port.value.strip().isdigit() else 0
+    if not 1 <= number <= 65535:
+        raise LaunchError(
+            f"{port} is not a port: give a whole number from 1024 to 65535, or {port.instead} "
+            f"to take the first free one from {FIRST_PORT}."
+        )
+    return number
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why ``host:port`` cannot be listened on, or None when it can (the socket is closed at once)."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+            0
+        ]
+        with socket.socket(family, kind) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Gradio binds: TIME_WAIT is no obstacle
+            sock.bind(address)
+    except (OSError, UnicodeError) as err:  # UnicodeError: a host name IDNA cannot encode
+        return err if isinstance(err, OSError) else OSError(errno.EADDRNOTAVAIL, str(err))
+    return None
+
+
+def _bind_message(err: OSError, host: Setting, port: Setting) -> str:
+    if isinstance(err, socket.gaierror) or err.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{host} is not an address of this machine: use 127.0.0.1 (this machine only) or 0.0.0.0 "
+            f"(other machines too), or {host.instead}."
+        )
+    if err.errno == errno.EADDRINUSE:
+        return (
+            f"{port} is taken on {host.value} (another program listens there): pick a free port, or "
+            f"{port.instead} to take the first free one from {FIRST_PORT}."
+        )
+    if err.errno == errno.EACCES:
+        return f"{port}: ports below 1024 need administrator rights here: pick one from 1024 to 65535."
+    return f"cannot listen on {host.value} port {port.value}: {err.strerror or err}."
+
+
+def choose_port(host: Setting, port: Setting | None) -> int:
+    """The port asked for when it is free here, else an error; without one, the first free from 7860."""
+    if port is not None:
+        number = parse_port(port)
+        if err := _bind_error(host.value, number):
+            raise LaunchError(_bind_message(err, host, port))
+        return number
+    for number in range(FIRST_PORT, FIRST_PORT + PORTS_TRIED):
+        err = _bind_error(host.value, number)
+        if err is None:
+            return number
+        if err.errno != errno.EADDRINUSE:
+            raise LaunchError(_bind_message(err, host, Setting(str(number), "--port")))
+    raise LaunchError(
+        f"ports {FIRST_PORT} to {FIRST_PORT + PORTS_TRIED - 1} are all taken: pass a free one with --port."
+    )
+
+
+def check_model(model: Setting | None) -> Path | None:
+    """Reject a model the user typed that cannot be one; return it when it is a local folder (checked later,
+    after the cheap checks, since reading it means importing the library)."""
+    if model is None:
+        return None
+    text = model.value
+    if not text.strip():
+        raise LaunchError(f"{model} is empty: give a hub id like owner/name or a model folder, or {model.instead}.")
+    path = Path(text).expanduser()
+    if path.is_file():
+        raise LaunchError(
+            f"{model} is a file: give the checkpoint's folder (the one holding transformer/, vae/, "
+            "text_encoder/, tokenizer/, scheduler/) or a hub id like owner/name."
+        )
+    if path.is_dir():
+        return path
+    if text.startswith(("/", ".", "~")) or text.count("/") != 1 or "\\" in text:
+        raise LaunchError(
+            f"{model}: there is no such folder here, and it is not a hub id like owner/name: check the path."
+        )
+    return None  # a hub id: downloaded at load time, or the demo model with a banner saying why not
+
+
+def check_checkpoint(model: Setting, folder: Path) -> None:
+    from onediffusion.loading import SUBFOLDERS  # loads the library, which the app needs next anyway
+
+    missing = [f"{name}/" for name in SUBFOLDERS if not (folder / name).is_dir()]
+    if missing:
+        raise LaunchError(
+            f"{model} is not a OneDiffusion checkpoint: it lacks {', '.join(missing)}; give the folder that holds them."
+        )
+
+
+def _check_cuda(device: Setting, index: int | None) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise LaunchError(
+            f"{device}: CUDA is not available here ({why}): use --device cpu, or leave --device out "
+            "for the best device here."
+        )
+    count = torch.cuda.device_count()
+    if index is not None and index >= count:
+        names = "cuda:0" if count == 1 else f"cuda:0 to cuda:{count - 1}"
+        raise LaunchError(f"{device}: this machine has {count} CUDA GPU{'s' * (count > 1)}: use {names}.")
+
+
+def check_device(device: Setting | None, zero_gpu: bool) -> bool:
+    """Reject a device this machine lacks; return whether the model will run on CUDA."""
+    import torch  # about 2 s; Gradio and the model are still not loaded
+
+    if device is None:
+        return zero_gpu or torch.cuda.is_available()
+    try:
+        parsed = torch.device(device.value)
+    except (RuntimeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.type not in DEVICE_TYPES:
+        raise LaunchError(
+            f"{device} is not a device the app runs on: use cpu, cuda, cuda:N or mps, or leave "
+            "--device out for the best one here."
+        )
+    if parsed.type == "cuda" and not zero_gpu:  # ZeroGPU attaches CUDA per call: nothing to ask before
+        _check_cuda(device, parsed.index)
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise LaunchError(f"{device}: MPS (Apple GPUs) is not available here: use --device cpu, or leave --device out.")
+    return parsed.type == "cuda"
+
+
+def check_precision(dtype: str | None, offload: bool, cuda: bool, zero_gpu: bool) -> None:
+    import torch
+
+    if offload and not cuda:
+        raise LaunchError(
+            "--offload moves idle parts of the model between a CUDA GPU and CPU memory, and the model "
+            "does not run on CUDA here: drop --offload."
+        )
+    if dtype == "bfloat16" and cuda and not zero_gpu and not torch.cuda.is_bf16_supported():
+        raise LaunchError("--dtype 'bfloat16': this GPU cannot compute in bfloat16: use --dtype float16.")
+
+
+def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
+    """Every setting checked, the cheap ones first; a LaunchError names the first that cannot be honoured."""
+    host = _setting(args.host, "--host", env, "GRADIO_SERVER_NAME") or Setting("127.0.0.1", "--host")
+    if not host.value.strip():
+        raise LaunchError(f"{host} is empty: use 127.0.0.1 (this machine only) or 0.0.0.0 (other machines too).")
+    port = choose_port(host, _setting(args.port, "--port", env, "GRADIO_SERVER_PORT"))
+    model = _setting(args.model, "--model", env, "ONEDIFFUSION_MODEL")
+    folder = check_model(model)
+    device = Setting(args.device, "--device") if args.device is not None else None
+    zero_gpu = bool(env.get("SPACES_ZERO_GPU"))
+    check_precision(args.dtype, args.offload, check_device(device, zero_gpu), zero_gpu)
+    if folder is not None:
+        check_checkpoint(model, folder)
+    return Launch(model.value if model else None, args.device, args.dtype, args.offload, host.value, port, args.share)
+
+
+def serve(launch: Launch) -> None:
+    """Load the model (or the demo model, saying why), then serve the app until stopped."""
+    import logging
+
+    import torch
+
+    from ui import Settings, Studio, build_demo, launch_options
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    model = {"model": launch.model} if launch.model is not None else {}
+    studio = Studio(Settings(device=launch.device, dtype=launch.dtype, offload=launch.offload, **model))
+    try:
+        info = studio.load()
+    except torch.OutOfMemoryError:
+        sys.exit(f"{PROG}: error: out of memory loading the model: add --offload, or try --dtype float16.")
+    if info.is_fallback:
+        print(f"\nCould not load {info.requested}: {info.fallback_reason}\nUsing the demo model: {info.description}\n")
+    try:
+        build_demo(studio).launch(
+            server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options()
+        )
+    except OSError as err:  # the port, free when checked, taken while the model loaded
+        sys.exit(f"{PROG}: error: cannot serve on {launch.url}: {str(err).splitlines()[0]}; start again.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        launch = check(args, dict(os.environ))
+    except LaunchError as err:
+        parser.error(str(err))
+    print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}", flush=True)
+    try:
+        serve(launch)
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C while the model loads: stop without a traceback
