@@ -139,7 +139,7 @@ def plan_checkpoint(
     preset: str | SizePreset = "tiny", max_shard_size: str | None = None, vocab_size: int = 200
 ) -> dict:
     """What ``build_checkpoint`` writes, without writing or allocating it: per network its config,
-    its weights files with their tensor names, every tensor's shape, and the bytes of its weights."""
+    the dtype of its weights, its weights files with their tensor names, every tensor's shape, and the bytes of its weights."""
     preset = SIZES[preset] if isinstance(preset, str) else preset
     limit = max_shard_size or preset.max_shard_size or ONE_FILE
     plan = {}
@@ -149,6 +149,7 @@ def plan_checkpoint(
         files = shard_plan(module, network, limit)
         plan[network.name] = {
             "config": dict(module.config) if isinstance(module, NextDiT | AutoencoderKL) else module.config.to_dict(),
+            "dtype": str(network.dtype).removeprefix("torch."),
             "files": files,
             "shapes": {key: tuple(state[key].shape) for names in files.values() for key in names},
             "bytes": sum(state[key].nbytes for names in files.values() for key in names),
@@ -200,7 +201,11 @@ def build_tiny_checkpoint(out: str | Path, seed: int = 0, max_shard_size: str | 
 
 def _summary(plan: dict) -> dict:
     return {
-        name: {"files": {file: len(keys) for file, keys in part["files"].items()}, "bytes": part["bytes"]}
+        name: {
+            "dtype": part["dtype"],
+            "files": {file: len(keys) for file, keys in part["files"].items()},
+            "bytes": part["bytes"],
+        }
         for name, part in plan.items()
     }
 
