@@ -44,62 +44,48 @@ class SizePreset:
     max_shard_size: str | None = None
 
 
+MEDIUM_TRANSFORMER = {
+    "hidden_size": 384, "depth": 6, "num_heads": 4, "num_kv_heads": 2, "multiple_of": 128, "caption_channels": 512,
+    "qk_norm": True, "input_size": (1, 64, 64), "rotary_max_length": 384,
+}  # fmt: skip
+MEDIUM_VAE = {
+    **_VAE_COMMON, "block_out_channels": (32, 64, 64, 64), "layers_per_block": 1, "norm_num_groups": 16,
+    "sample_size": 1024,
+}  # fmt: skip
+MEDIUM_T5 = {
+    "d_model": 512,
+    "d_kv": 64,
+    "d_ff": 1024,
+    "num_layers": 4,
+    "num_heads": 8,
+    "feed_forward_proj": "gated-gelu",
+}
+FULL_TRANSFORMER = {
+    "hidden_size": 2304, "depth": 32, "num_heads": 32, "multiple_of": 256, "caption_channels": 2048, "qk_norm": True,
+    "input_size": (1, 128, 128), "rotary_max_length": 384,
+}  # fmt: skip
+FULL_VAE = {
+    **_VAE_COMMON, "block_out_channels": (128, 256, 512, 512), "layers_per_block": 2, "norm_num_groups": 32,
+    "sample_size": 1024,
+}  # fmt: skip
+FULL_T5 = {
+    "d_model": 2048, "d_kv": 64, "d_ff": 5120, "num_layers": 24, "num_heads": 32, "feed_forward_proj": "gated-gelu",
+    "vocab_size": 32128,
+}  # fmt: skip
+
 SIZES: dict[str, SizePreset] = {
-    "tiny": SizePreset("tiny", dict(TINY_TRANSFORMER), dict(TINY_VAE), dict(TINY_T5), "the test checkpoint's shapes"),
+    "tiny": SizePreset("tiny", TINY_TRANSFORMER, TINY_VAE, TINY_T5, "the test checkpoint's shapes"),
     "medium": SizePreset(
-        "medium",
-        {
-            "hidden_size": 384,
-            "depth": 6,
-            "num_heads": 4,
-            "num_kv_heads": 2,
-            "multiple_of": 128,
-            "caption_channels": 512,
-            "qk_norm": True,
-            "input_size": (1, 64, 64),
-            "rotary_max_length": 384,
-        },
-        {
-            **_VAE_COMMON,
-            "block_out_channels": (32, 64, 64, 64),
-            "layers_per_block": 1,
-            "norm_num_groups": 16,
-            "sample_size": 1024,
-        },
-        {"d_model": 512, "d_kv": 64, "d_ff": 1024, "num_layers": 4, "num_heads": 8, "feed_forward_proj": "gated-gelu"},
-        "a CPU-sized model: head_dim 96, GQA 2:1",
-    ),  # fmt: skip
+        "medium", MEDIUM_TRANSFORMER, MEDIUM_VAE, MEDIUM_T5, "a CPU-sized model: head_dim 96, GQA 2:1"
+    ),
     "full": SizePreset(
         "full",
-        {
-            "hidden_size": 2304,
-            "depth": 32,
-            "num_heads": 32,
-            "multiple_of": 256,
-            "caption_channels": 2048,
-            "qk_norm": True,
-            "input_size": (1, 128, 128),
-            "rotary_max_length": 384,
-        },
-        {
-            **_VAE_COMMON,
-            "block_out_channels": (128, 256, 512, 512),
-            "layers_per_block": 2,
-            "norm_num_groups": 32,
-            "sample_size": 1024,
-        },
-        {
-            "d_model": 2048,
-            "d_kv": 64,
-            "d_ff": 5120,
-            "num_layers": 24,
-            "num_heads": 32,
-            "feed_forward_proj": "gated-gelu",
-            "vocab_size": 32128,
-        },
-        "stand-in for the published 2.8B model: NextDiT 2304x32, 32 heads (head_dim 72), "
-        "T5-XL-shaped encoder, SD3-shaped VAE",
+        FULL_TRANSFORMER,
+        FULL_VAE,
+        FULL_T5,
+        "stand-in for the published 2.8B model: NextDiT 2304x32, 32 heads (head_dim 72), T5-XL-shaped encoder, "
+        "SD3-shaped VAE",
         dtype=torch.bfloat16,
         max_shard_size="2GB",  # several shards per large component, as large checkpoints are on the hub
-    ),  # fmt: skip
+    ),
 }
