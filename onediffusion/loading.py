@@ -150,9 +150,10 @@ def _load_part(name: str, folder: Path, load) -> object:
 
 
 def load_components(name_or_path: str | os.PathLike, torch_dtype: torch.dtype | None = None, **hub_kwargs) -> dict:
-    """The five pipeline components, loaded by subfolder straight into ``torch_dtype`` (weights
-    are read shard by shard into empty modules: no float32 copy, no second copy). The weight files
-    are checked first (``check_weights``). The VAE stays in float32 when the rest is float16 (its
+    """The five pipeline components, loaded by subfolder straight into ``torch_dtype``, after the
+    weight files are checked (``check_weights``). The libraries build empty modules and memory-map
+    the safetensors files; where a file's dtype is the one asked for, parameters are views of the
+    mapping (no float32 copy, no second copy) and are read from disk on first use (benchmarks/RESULTS.md). The VAE stays in float32 when the rest is float16 (its
     activations overflow in half precision); bfloat16 is safe for it."""
     folder = resolve_folder(name_or_path, **hub_kwargs)
     check_weights(folder)
