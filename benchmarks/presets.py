@@ -1,4 +1,4 @@
-"""Model sizes and benchmark cases, as registries of small dataclasses."""
+"""Benchmark cases, as a registry of small dataclasses; the model sizes are ``onediffusion.sizes``."""
 
 from __future__ import annotations
 
@@ -10,84 +10,10 @@ import PIL.Image
 
 from onediffusion import Camera, build_task
 from onediffusion.prompts import DEFAULT_NEGATIVE_PROMPT
+from onediffusion.sizes import SIZES, SizePreset
 from onediffusion.tasks import TaskSpec
-from onediffusion.tiny import TINY_T5, TINY_TRANSFORMER, TINY_VAE
 
-_ENC, _DEC = ("DownEncoderBlock2D",) * 4, ("UpDecoderBlock2D",) * 4
-_VAE_COMMON = {
-    "in_channels": 3, "out_channels": 3, "latent_channels": 16, "down_block_types": _ENC, "up_block_types": _DEC,
-    "scaling_factor": 1.5305, "shift_factor": 0.0609, "use_quant_conv": False, "use_post_quant_conv": False,
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SizePreset:
-    """Shapes of the three networks: NextDiT config, AutoencoderKL config, T5Config fields."""
-
-    name: str
-    transformer: dict
-    vae: dict
-    t5: dict
-    note: str = ""
-
-
-SIZES: dict[str, SizePreset] = {
-    "tiny": SizePreset("tiny", dict(TINY_TRANSFORMER), dict(TINY_VAE), dict(TINY_T5), "the test checkpoint's shapes"),
-    "medium": SizePreset(
-        "medium",
-        {
-            "hidden_size": 384,
-            "depth": 6,
-            "num_heads": 4,
-            "num_kv_heads": 2,
-            "multiple_of": 128,
-            "caption_channels": 512,
-            "qk_norm": True,
-            "input_size": (1, 64, 64),
-            "rotary_max_length": 384,
-        },
-        {
-            **_VAE_COMMON,
-            "block_out_channels": (32, 64, 64, 64),
-            "layers_per_block": 1,
-            "norm_num_groups": 16,
-            "sample_size": 1024,
-        },
-        {"d_model": 512, "d_kv": 64, "d_ff": 1024, "num_layers": 4, "num_heads": 8, "feed_forward_proj": "gated-gelu"},
-        "a CPU-sized model: head_dim 96, GQA 2:1",
-    ),  # fmt: skip
-    "full": SizePreset(
-        "full",
-        {
-            "hidden_size": 2304,
-            "depth": 32,
-            "num_heads": 32,
-            "multiple_of": 256,
-            "caption_channels": 2048,
-            "qk_norm": True,
-            "input_size": (1, 128, 128),
-            "rotary_max_length": 384,
-        },
-        {
-            **_VAE_COMMON,
-            "block_out_channels": (128, 256, 512, 512),
-            "layers_per_block": 2,
-            "norm_num_groups": 32,
-            "sample_size": 1024,
-        },
-        {
-            "d_model": 2048,
-            "d_kv": 64,
-            "d_ff": 5120,
-            "num_layers": 24,
-            "num_heads": 32,
-            "feed_forward_proj": "gated-gelu",
-            "vocab_size": 32128,
-        },
-        "stand-in for the published 2.8B model: NextDiT 2304x32, 32 heads (head_dim 72), "
-        "T5-XL-shaped encoder, SD3-shaped VAE",
-    ),  # fmt: skip
-}
+__all__ = ["CASES", "SIZES", "CasePreset", "SizePreset"]  # the sizes live in the engine now
 
 CAPTION = (
     "a red fox sitting in fresh snow at the edge of a pine forest, soft morning light, shallow depth of "

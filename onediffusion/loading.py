@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
-from transformers import T5EncoderModel, T5Tokenizer
+from safetensors import SafetensorError
+from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
 from .paths import ASSETS
 
@@ -59,24 +61,123 @@ def read_studio(folder: Path) -> dict:
         raise ModelLoadError(f"{path} is not valid JSON: {err}") from err
 
 
+NETWORKS = ("transformer", "vae", "text_encoder")  # the subfolders with weights, checked before loading
+_MAX_HEADER = 100 * 2**20  # a safetensors header is a table of names and offsets: megabytes at most
+
+
+def _weights_files(part: Path) -> list[Path]:
+    """The safetensors files of one network: the shards its index lists (all must exist), or its files."""
+    index = next(iter(sorted(part.glob("*.safetensors.index.json"))), None)
+    if index is None:
+        return sorted(part.glob("*.safetensors"))
+    try:
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        raise ModelLoadError(f"{index} is not a valid shard index ({err}); download it again.") from err
+    missing = [name for name in shards if not (part / name).is_file()]
+    if missing:
+        raise ModelLoadError(
+            f"{part / missing[0]} is missing ({len(missing)} of {len(shards)} shards listed in {index.name} absent): "
+            "the download is incomplete; download the model again."
+        )
+    return [part / name for name in shards]
+
+
+def read_header(path: Path) -> dict[str, list[int]]:
+    """Tensor name -> shape from a safetensors file's header, after checking that the file is exactly
+    as long as the header says (a truncated download fails here, before anything is loaded)."""
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as f:
+            length = int.from_bytes(f.read(8), "little")
+            if not 2 <= length <= min(_MAX_HEADER, size - 8):
+                raise ValueError(f"its header length field reads {length}")
+            header = json.loads(f.read(length))
+        header.pop("__metadata__", None)
+        end = max((entry["data_offsets"][1] for entry in header.values()), default=0)
+        shapes = {name: list(entry["shape"]) for name, entry in header.items()}
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+        raise ModelLoadError(f"{path} is corrupt: it is not a readable safetensors file ({err}).") from err
+    if size != 8 + length + end:
+        raise ModelLoadError(
+            f"{path} is truncated or damaged: it holds {size:,} bytes but its header describes {8 + length + end:,}; "
+            "download it again."
+        )
+    return shapes
+
+
+def expected_shapes(name: str, part: Path) -> dict[str, list[int]]:
+    """Tensor name -> shape of the network that ``part/config.json`` describes, built on the meta
+    device (no memory, a second or two even at full size)."""
+    from .model import NextDiT  # local import: model.py does not depend on loading
+
+    try:
+        with torch.device("meta"):
+            if name == "text_encoder":
+                module = T5EncoderModel(T5Config.from_pretrained(part))
+            else:
+                cls = NextDiT if name == "transformer" else AutoencoderKL
+                module = cls.from_config(cls.load_config(part))
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ModelLoadError(f"{part / 'config.json'} does not describe a valid {name}: {err}") from err
+    return {key: list(tensor.shape) for key, tensor in module.state_dict().items()}
+
+
+def check_weights(folder: Path) -> None:
+    """Every network's weights present, complete, and of the shapes its config makes, read from the
+    files' headers only: a bad download fails here with the file's name, before anything is loaded.
+    Tensors the config does not know (an older naming the libraries convert) are left to the libraries."""
+    for name in NETWORKS:
+        part = folder / name
+        files = _weights_files(part)
+        expected = expected_shapes(name, part) if files else {}
+        for path in files:
+            for key, shape in read_header(path).items():
+                if key in expected and expected[key] != shape:
+                    raise ModelLoadError(
+                        f"{path} does not match {part / 'config.json'}: {key} is {'x'.join(map(str, shape))} "
+                        f"in the file but {'x'.join(map(str, expected[key]))} for that config."
+                    )
+
+
+def _load_part(name: str, folder: Path, load) -> object:
+    """One component, or a ModelLoadError naming it. The library's frames are cleared first: they hold
+    the half-loaded model, which would otherwise live as long as the error does."""
+    try:
+        return load()
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as err:
+        message = f"Could not read the {name} in {folder / name}: {err}"
+        traceback.clear_frames(err.__traceback__)
+        raise ModelLoadError(message) from err
+
+
 def load_components(name_or_path: str | os.PathLike, torch_dtype: torch.dtype | None = None, **hub_kwargs) -> dict:
-    """The five pipeline components, loaded by subfolder. The VAE stays in float32 when the rest is
-    float16 (its activations overflow in half precision); bfloat16 is safe for it."""
+    """The five pipeline components, loaded by subfolder straight into ``torch_dtype``, after the
+    weight files are checked (``check_weights``). The libraries build empty modules and memory-map
+    the safetensors files; where a file's dtype is the one asked for, parameters are views of the
+    mapping (no float32 copy, no second copy) and are read from disk on first use (benchmarks/RESULTS.md). The VAE stays in float32 when the rest is float16 (its
+    activations overflow in half precision); bfloat16 is safe for it."""
     folder = resolve_folder(name_or_path, **hub_kwargs)
+    check_weights(folder)
     dtype = torch_dtype or torch.float32
     vae_dtype = torch.float32 if dtype == torch.float16 else dtype
     from .model import NextDiT  # local import: model.py does not depend on loading
 
+    loaders = {
+        "transformer": lambda: NextDiT.from_pretrained(folder, subfolder="transformer", torch_dtype=dtype),
+        "vae": lambda: AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=vae_dtype),
+        "text_encoder": lambda: T5EncoderModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype),
+        "tokenizer": lambda: T5Tokenizer.from_pretrained(folder, subfolder="tokenizer"),
+        "scheduler": lambda: FlowMatchEulerDiscreteScheduler.from_pretrained(folder, subfolder="scheduler"),
+    }
+    components = {}
     try:
-        return {
-            "transformer": NextDiT.from_pretrained(folder, subfolder="transformer", torch_dtype=dtype),
-            "vae": AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=vae_dtype),
-            "text_encoder": T5EncoderModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype),
-            "tokenizer": T5Tokenizer.from_pretrained(folder, subfolder="tokenizer"),
-            "scheduler": FlowMatchEulerDiscreteScheduler.from_pretrained(folder, subfolder="scheduler"),
-        }
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelLoadError(f"Could not read the model in {folder}: {err}") from err
+        for name, load in loaders.items():
+            components[name] = _load_part(name, folder, load)
+    except ModelLoadError:
+        components.clear()  # the parts loaded so far must not outlive the failure in this frame
+        raise
+    return components
 
 
 def demo_checkpoint() -> tuple[Path, str]:
