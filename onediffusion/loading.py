@@ -16,8 +16,6 @@ from transformers import T5EncoderModel, T5Tokenizer
 
 SUBFOLDERS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 PUBLISHED_MODEL = "lehduong/OneDiffusion"
-MINI_MODEL = Path(__file__).resolve().parent.parent / "assets" / "onediffusion-mini"
-CACHE = Path(os.environ.get("ONEDIFFUSION_CACHE", Path.home() / ".cache" / "onediffusion"))
 
 
 class ModelLoadError(RuntimeError):
@@ -75,28 +73,3 @@ def load_components(name_or_path: str | os.PathLike, torch_dtype: torch.dtype | 
         }
     except (OSError, ValueError, KeyError) as err:
         raise ModelLoadError(f"Could not read the model in {folder}: {err}") from err
-
-
-def demo_checkpoint() -> tuple[Path, str]:
-    """The bundled offline model and a line on what its outputs are worth.
-
-    OneDiffusion-Mini (trained by this project, shipped in ``assets/``) when present; otherwise a
-    random tiny checkpoint, written once to the cache folder.
-    """
-    if (MINI_MODEL / "transformer").is_dir():
-        return MINI_MODEL, read_studio(MINI_MODEL).get("description", "OneDiffusion-Mini")
-    folder = CACHE / "tiny-random"
-    if not (folder / "scheduler").is_dir():
-        import shutil
-        import tempfile
-
-        from .tiny import build_tiny_checkpoint
-
-        CACHE.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=CACHE, prefix=".tiny-"))
-        build_tiny_checkpoint(staging)
-        try:
-            staging.rename(folder)  # atomic: concurrent builders cannot leave a half-written folder
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-    return folder, "a tiny model with random weights: its outputs are noise, useful only to try the interface."

@@ -28,6 +28,16 @@ SCHEDULER_CONFIG = {
     "base_image_seq_len": 256, "base_shift": 0.5, "max_image_seq_len": 4096, "max_shift": 1.15,
     "num_train_timesteps": 1000, "shift": 3.0, "use_dynamic_shifting": True, "time_shift_type": "exponential",
 }  # fmt: skip
+# The published model_index.json: which library and class each subfolder holds (informational:
+# loading.py loads by subfolder). Checkpoints this project writes carry the same one.
+MODEL_INDEX = {
+    "_class_name": "OneDiffusionPipeline",
+    "transformer": ["onediffusion", "NextDiT"],
+    "vae": ["diffusers", "AutoencoderKL"],
+    "text_encoder": ["transformers", "T5EncoderModel"],
+    "tokenizer": ["transformers", "T5Tokenizer"],
+    "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+}
 TINY_TRANSFORMER = {
     "input_size": (1, 8, 8), "patch_size": (1, 2, 2), "in_channels": 16, "hidden_size": 96, "depth": 2,
     "num_heads": 4, "num_kv_heads": 2, "multiple_of": 32, "caption_channels": 32, "qk_norm": True,
@@ -99,15 +109,7 @@ def build_tiny_checkpoint(out: str | Path, seed: int = 0) -> Path:
     text_encoder.to(torch.float16).save_pretrained(out / "text_encoder")
 
     FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG).save_pretrained(out / "scheduler")
-    index = {
-        "_class_name": "OneDiffusionPipeline",
-        "transformer": ["onediffusion", "NextDiT"],
-        "vae": ["diffusers", "AutoencoderKL"],
-        "text_encoder": ["transformers", "T5EncoderModel"],
-        "tokenizer": ["transformers", "T5Tokenizer"],
-        "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
-    }
-    (out / "model_index.json").write_text(json.dumps(index, indent=1))
+    (out / "model_index.json").write_text(json.dumps(MODEL_INDEX, indent=1))
     return out
 
 
