@@ -1,6 +1,6 @@
 """Train a variant of the Mini transformer on the shipped Mini's 3000 encoded training scenes (its VAE,
 tokenizer and T5), probing it on 64 validation scenes every ``--every`` steps; write the EMA transformer
-into a copy of the shipped Mini's folder at /tmp/ckpt-NAME for ``python -m onediffusion.evaluate``.
+into a copy of the shipped Mini's folder at /tmp/ckpt-NAME for ``python -m onediffusion.mini.evaluate``.
 
     PYTHONPATH=. python docs/experiments/condition-timesteps/harness.py NAME [--steps 2000] [--lr 4e-4]
         [--tasks mv|all|a,b] [--init default|zero] [--camera-pure 0.5] [--threads 1]
@@ -22,10 +22,10 @@ import torch
 from common import text_components, training_scenes, validation_scenes
 
 from onediffusion.cameras import Camera, cameras_from_ray_maps, latent_to_rays, rays_for_cameras, rays_to_latent
-from onediffusion.evaluate import relative_rotation_errors
-from onediffusion.loading import MINI_MODEL as MINI
+from onediffusion.mini import MINI_MODEL as MINI
+from onediffusion.mini.evaluate import relative_rotation_errors
+from onediffusion.mini.training.trainer import TrainConfig, Trainer
 from onediffusion.prompts import task_prompt
-from onediffusion.training.trainer import TrainConfig, Trainer
 
 MV = ("image2multiview", "text2multiview", "camera_estimation", "multiview")
 
