@@ -132,8 +132,15 @@ class Trainer:
     # Objective -------------------------------------------------------------------------------
 
     def loss(self, batch: Batch) -> torch.Tensor:
+        return self.flow_loss(batch, self.target_sigmas(batch))
+
+    def target_sigmas(self, batch: Batch) -> torch.Tensor:
+        """(B, N): a noise level per view, sigmoid(N(0, 1)); only the target views' are used."""
+        return torch.sigmoid(torch.randn(*batch.targets.shape, generator=self.gen))
+
+    def flow_loss(self, batch: Batch, sigma: torch.Tensor) -> torch.Tensor:
+        """The flow-matching loss over the target views at noise levels ``sigma`` (B, N); conditions clean."""
         B, N = batch.targets.shape
-        sigma = torch.sigmoid(torch.randn(B, N, generator=self.gen))
         noise = torch.randn(batch.x0.shape, generator=self.gen)
         steps = torch.randint(self.condition_t.shape[1], (B,), generator=self.gen)
         t_condition = self.condition_t[batch.targets.sum(1), steps][:, None].expand(B, N)
