@@ -2,10 +2,10 @@
 
     python -m assets.make_examples [--out assets/examples]
 
-Scenes come from ``onediffusion.world`` (coloured spheres, cubes, cylinders and cones on a grey floor),
+Scenes come from ``onediffusion.mini.world`` (coloured spheres, cubes, cylinders and cones on a grey floor),
 photographed at 128 px by orbit cameras at Mini's typical distance, elevation and focal length, so that
 once the pipeline resizes them to Mini's 32 px they are framed like its training views. Conditions are
-made as its training data makes them (``onediffusion.training.data``): depth near-bright, semantic maps
+made as its training data makes them (``onediffusion.mini.training.data``): depth near-bright, semantic maps
 and 2-px box outlines (8 px here, 2 px at 32) in the label colours of the rows beside them, Canny edges
 computed at 32 px and enlarged, so the model sees the edges it was trained on. Captions and instructions
 are the world's own. Text that goes with the images (captions, label rows, instructions, cameras) is
@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw
 from onediffusion import Camera
 from onediffusion.cameras import DEFAULT_FOCAL
 from onediffusion.conditions import blur
-from onediffusion.training.data import IMAGE_SIZE, box_map, semantic_map
-from onediffusion.world import OBJECT_COLORS, Scene, View, depth_image, edge_image, render, sample_scene
+from onediffusion.mini.training.data import IMAGE_SIZE, box_map, semantic_map
+from onediffusion.mini.world import OBJECT_COLORS, Scene, View, depth_image, edge_image, render, sample_scene
 
 SIZE = 128  # four times Mini's 32 px: sharp on the page, and an exact 4x step down for the model
 SCALE = SIZE // IMAGE_SIZE

@@ -16,12 +16,8 @@ from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 from safetensors import SafetensorError
 from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
-from .paths import ASSETS
-
 SUBFOLDERS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 PUBLISHED_MODEL = "lehduong/OneDiffusion"
-MINI_MODEL = ASSETS / "onediffusion-mini"
-CACHE = Path(os.environ.get("ONEDIFFUSION_CACHE", Path.home() / ".cache" / "onediffusion"))
 
 
 class ModelLoadError(RuntimeError):
@@ -179,27 +175,3 @@ def load_components(name_or_path: str | os.PathLike, torch_dtype: torch.dtype | 
         raise
     return components
 
-
-def demo_checkpoint() -> tuple[Path, str]:
-    """The bundled offline model and a line on what its outputs are worth.
-
-    OneDiffusion-Mini (trained by this project, shipped in ``assets/``) when present; otherwise a
-    random tiny checkpoint, written once to the cache folder.
-    """
-    if (MINI_MODEL / "transformer").is_dir():
-        return MINI_MODEL, read_studio(MINI_MODEL).get("description", "OneDiffusion-Mini")
-    folder = CACHE / "tiny-random"
-    if not (folder / "scheduler").is_dir():
-        import shutil
-        import tempfile
-
-        from .tiny import build_tiny_checkpoint
-
-        CACHE.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=CACHE, prefix=".tiny-"))
-        build_tiny_checkpoint(staging)
-        try:
-            staging.rename(folder)  # atomic: concurrent builders cannot leave a half-written folder
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-    return folder, "a tiny model with random weights: its outputs are noise, useful only to try the interface."

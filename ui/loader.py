@@ -17,13 +17,15 @@ from urllib.parse import urlparse
 import torch
 
 from onediffusion import ModelLoadError, OneDiffusionPipeline
-from onediffusion.loading import CACHE, MINI_MODEL, PUBLISHED_MODEL, demo_checkpoint
+from onediffusion.loading import PUBLISHED_MODEL, read_studio
+from onediffusion.mini import MINI_MODEL
 
 logger = logging.getLogger("onediffusion.studio")
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 HUB_PROBE_SECONDS = 3.0
 PUBLISHED_NOTE = "the published OneDiffusion weights (CC BY-NC 4.0: non-commercial use only)."
+CACHE = Path(os.environ.get("ONEDIFFUSION_CACHE", Path.home() / ".cache" / "onediffusion"))  # the random demo model
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,31 @@ def _short_reason(err: Exception, offline: str | None) -> str:
         return f"{offline}, and the model is not in the local cache."
     first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return first_line[:300]
+
+
+def demo_checkpoint() -> tuple[Path, str]:
+    """The bundled offline model and a line on what its outputs are worth.
+
+    OneDiffusion-Mini (trained by this project, shipped in ``assets/``) when present; otherwise a
+    random tiny checkpoint, written once to the cache folder.
+    """
+    if (MINI_MODEL / "transformer").is_dir():
+        return MINI_MODEL, read_studio(MINI_MODEL).get("description", "OneDiffusion-Mini")
+    folder = CACHE / "tiny-random"
+    if not (folder / "scheduler").is_dir():
+        import shutil
+        import tempfile
+
+        from onediffusion.tiny import build_tiny_checkpoint
+
+        CACHE.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=CACHE, prefix=".tiny-"))
+        build_tiny_checkpoint(staging)
+        try:
+            staging.rename(folder)  # atomic: concurrent builders cannot leave a half-written folder
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder, "a tiny model with random weights: its outputs are noise, useful only to try the interface."
 
 
 def _describe(name: str) -> str:

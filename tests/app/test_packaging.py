@@ -31,7 +31,8 @@ BUILD_INPUTS = (
 INSTALLED_CHECK = """
 import json
 import onediffusion, ui, ui.cli
-from onediffusion.loading import MINI_MODEL, resolve_folder
+from onediffusion.loading import resolve_folder
+from onediffusion.mini import MINI_MODEL
 from onediffusion.paths import ASSETS
 examples = ASSETS / "examples"
 print(json.dumps({"modules": [onediffusion.__file__, ui.__file__, ui.cli.__file__], "examples": str(examples),

@@ -1,6 +1,6 @@
 """What OneDiffusion-Mini's outputs mean: a few held-out samples per task, against trivial baselines.
 
-Thresholds are looser than ``python -m onediffusion.evaluate``'s (fewer samples, fewer steps) yet far
+Thresholds are looser than ``python -m onediffusion.mini.evaluate``'s (fewer samples, fewer steps) yet far
 above what a wrong slot role, timestep or ray convention gives: with any of those broken the model sees
 inputs it was never trained on and falls to its baseline. Only tasks Mini does well are asserted here
 (text to image, semantic maps both ways, depth both ways); the README's evaluation table lists every
@@ -16,10 +16,10 @@ from PIL import Image
 
 from onediffusion import Camera
 from onediffusion.cameras import rays_for_cameras, rays_to_latent
-from onediffusion.evaluate import CHANCE, HELD_OUT, Evaluator, _view, iou, saturated
-from onediffusion.loading import MINI_MODEL
+from onediffusion.mini import MINI_MODEL
+from onediffusion.mini.evaluate import CHANCE, HELD_OUT, Evaluator, _view, iou, saturated
+from onediffusion.mini.world import depth_image
 from onediffusion.tasks import build_task
-from onediffusion.world import depth_image
 
 pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")
 
@@ -105,7 +105,7 @@ def test_camera_rays_are_read_in_the_frame_of_the_first_camera(pipe):
     """Mini learnt ray maps in the frame of camera 0, as the pipeline writes them. The same cameras'
     rays in world coordinates are, to it, nothing it has seen: its denoising error grows tens of times
     (measured with the shipped Mini: 0.032 against 1.86 on four held-out scenes)."""
-    from onediffusion.training.data import make_record
+    from onediffusion.mini.training.data import make_record
 
     def world_frame(cameras):
         return rays_for_cameras([Camera(np.eye(4), cameras[0].focal_length), *cameras], 8)[1:]

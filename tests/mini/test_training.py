@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from onediffusion import CameraSlot, ImageSlot, build_task
-from onediffusion.evaluate import abs_rel, color_masks, dominant_color, iou, psnr, shuffled_labels
-from onediffusion.training.data import IMAGE_SIZE, SCENE_KINDS, VIEW_KINDS, LatentStore, make_record
-from onediffusion.training.tasks import TRAIN_TASKS, VIEW_COUNTS
-from onediffusion.training.trainer import TrainConfig, Trainer
-from onediffusion.world import render, sample_cameras, sample_scene
+from onediffusion.mini.evaluate import abs_rel, color_masks, dominant_color, iou, psnr, shuffled_labels
+from onediffusion.mini.training.data import IMAGE_SIZE, SCENE_KINDS, VIEW_KINDS, LatentStore, make_record
+from onediffusion.mini.training.tasks import TRAIN_TASKS, VIEW_COUNTS
+from onediffusion.mini.training.trainer import TrainConfig, Trainer
+from onediffusion.mini.world import render, sample_cameras, sample_scene
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_mixed_multiview_roles_always_have_a_target(records):
 
 
 def _tiny_trainer(records):
-    from onediffusion.training.components import build_text_encoder, build_tokenizer
+    from onediffusion.mini.training.components import build_text_encoder, build_tokenizer
 
     store = LatentStore(
         view={k: torch.randn(len(records), 4, 2, 16, 8, 8).abs() * 0.5 for k in VIEW_KINDS},
@@ -110,8 +110,8 @@ def test_condition_timesteps_are_those_the_pipeline_gives():
     the condition (the first Mini did: depth to image, novel views and camera estimation lost their
     inputs). The table is the pipeline's own schedule for the Mini's 32-px views."""
     from onediffusion import OneDiffusionPipeline
-    from onediffusion.loading import MINI_MODEL
-    from onediffusion.training.trainer import MINI_TRANSFORMER, condition_timesteps
+    from onediffusion.mini import MINI_MODEL
+    from onediffusion.mini.training.trainer import MINI_TRANSFORMER, condition_timesteps
 
     pipe = OneDiffusionPipeline.from_pretrained(MINI_MODEL)
     table = condition_timesteps((8, 100), MINI_TRANSFORMER)
@@ -163,7 +163,7 @@ def test_metrics_on_ground_truth_renders():
 
 def test_shipped_checkpoint_is_small_and_loads():
     from onediffusion import OneDiffusionPipeline
-    from onediffusion.loading import MINI_MODEL
+    from onediffusion.mini import MINI_MODEL
 
     if not (MINI_MODEL / "transformer").is_dir():
         pytest.skip("OneDiffusion-Mini is not trained yet")
@@ -177,7 +177,7 @@ def test_shipped_checkpoint_is_small_and_loads():
 
 
 def test_validation_scenes_are_not_the_test_scenes():
-    from onediffusion.evaluate import GUIDANCE, Evaluator
+    from onediffusion.mini.evaluate import GUIDANCE, Evaluator
 
     pipe = type("Pipe", (), {"image_side": 32})()
     test, validation = Evaluator(pipe), Evaluator(pipe, split="validation", guidance={"image2depth": 2.5})
@@ -188,7 +188,7 @@ def test_validation_scenes_are_not_the_test_scenes():
 
 
 def test_the_swapped_camera_control_swaps_only_the_target_cameras():
-    from onediffusion.evaluate import Evaluator
+    from onediffusion.mini.evaluate import Evaluator
 
     class Recorder:
         image_side = 32
@@ -208,7 +208,7 @@ def test_the_swapped_camera_control_swaps_only_the_target_cameras():
 
 
 def test_guidance_overrides_name_known_tasks_with_numbers(capsys):
-    from onediffusion.evaluate import guidance_overrides, main
+    from onediffusion.mini.evaluate import guidance_overrides, main
 
     assert guidance_overrides("camera_estimation=2,image2multiview=1.5") == {
         "camera_estimation": 2.0,
@@ -240,7 +240,7 @@ def test_tasks_restricts_what_a_step_draws(records):
 
 
 def test_context_targets_are_each_positions_neighbours():
-    from onediffusion.training.components import context_targets
+    from onediffusion.mini.training.components import context_targets
 
     ids = torch.tensor([[5, 6, 7, 1, 0]])
     mask = torch.tensor([[1, 1, 1, 1, 0]])
@@ -254,7 +254,7 @@ def test_context_targets_are_each_positions_neighbours():
 def test_text_encoder_pretraining_teaches_each_token_its_context(records):
     """A short run on the records' prompts: the context loss falls well below its start, the
     encoder comes back frozen, and the same seed gives the same weights."""
-    from onediffusion.training.components import build_text_encoder, build_tokenizer, pretrain_text_encoder
+    from onediffusion.mini.training.components import build_text_encoder, build_tokenizer, pretrain_text_encoder
 
     prompts = [TRAIN_TASKS[t](r, np.random.default_rng(0), 2).prompt for t in TRAIN_TASKS for r in records]
     tokenizer = build_tokenizer(Path(tempfile.mkdtemp()) / "tok", prompts, vocab_size=150)

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from onediffusion import Label
-from onediffusion.world import OBJECT_COLORS, SHAPES
+from onediffusion.mini.world import OBJECT_COLORS, SHAPES
 from ui import layout  # noqa: F401  (imports every tab, which names its example files)
 from ui.common import REFERENCED_EXAMPLES, example_text
 

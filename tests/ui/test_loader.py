@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-from onediffusion.loading import demo_checkpoint
 from ui import build_demo, launch_options
 from ui import loader as loader_module
 from ui.common import EXAMPLES_DIR
-from ui.loader import Settings, hub_reachable, load_pipeline
+from ui.loader import Settings, demo_checkpoint, hub_reachable, load_pipeline
 from ui.service import Studio
 
 ENDPOINTS = {"text_to_image", "control", "make_condition", "understand", "identity", "multiview", "estimate_cameras",

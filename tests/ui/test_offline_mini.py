@@ -15,9 +15,10 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from onediffusion.evaluate import abs_rel, color_masks, dominant_color, iou, psnr
-from onediffusion.loading import MINI_MODEL, PUBLISHED_MODEL
-from onediffusion.world import OBJECT_COLORS, render, sample_scene
+from onediffusion.loading import PUBLISHED_MODEL
+from onediffusion.mini import MINI_MODEL
+from onediffusion.mini.evaluate import abs_rel, color_masks, dominant_color, iou, psnr
+from onediffusion.mini.world import OBJECT_COLORS, render, sample_scene
 from ui.common import example_text
 
 pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")

@@ -10,27 +10,23 @@ identity guess.
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 from onediffusion.cameras import rotation_angle_deg
-from onediffusion.training.data import encode_images, make_record
-
-torch.manual_seed(0)
-scenes, seconds, latents = int(sys.argv[1]), float(sys.argv[2]), "--latents" in sys.argv[3:]
-if latents:
-    from diffusers import AutoencoderKL
-
-    vae = AutoencoderKL.from_pretrained(Path(__file__).resolve().parents[3] / "assets/onediffusion-mini/vae").eval()
+from onediffusion.mini import MINI_MODEL
+from onediffusion.mini.evaluate import HELD_OUT
+from onediffusion.mini.training.data import encode_images, make_record
 
 
-def data(seeds):
+def pairs(seeds, vae=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(view 0, view v) stacked as channels, and the rotation of v relative to 0, for v = 1..3 of each scene;
+    from the VAE's latents when ``vae`` is given, else from pixels in [-1, 1]."""
     records = [make_record(s) for s in seeds]
     rgb = np.stack([r.images["rgb"] for r in records])  # (S, 4, H, W, 3)
-    if latents:
+    if vae is not None:
         views = encode_images(vae, rgb.reshape(-1, *rgb.shape[2:]))[:, 0].unflatten(0, rgb.shape[:2])
     else:
         views = torch.from_numpy(rgb).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
@@ -43,24 +39,19 @@ def data(seeds):
     return torch.stack(X), torch.tensor(np.stack(Y)).float()
 
 
-Xtr, Ytr = data(range(scenes))
-Xte, Yte = data(range(5_000_000, 5_000_200))
-if latents:  # 8x8 inputs: one downsampling
-    convs = [
-        nn.Conv2d(32, 128, 3, 1, 1),
-        nn.GELU(),
-        nn.Conv2d(128, 128, 3, 1, 1),
-        nn.GELU(),
-        nn.Conv2d(128, 128, 4, 2, 1),
-    ]
-else:  # 32x32 inputs: three
-    convs = [nn.Conv2d(6, 32, 3, 1, 1), nn.GELU(), nn.Conv2d(32, 64, 4, 2, 1), nn.GELU(), nn.Conv2d(64, 128, 4, 2, 1),
-             nn.GELU(), nn.Conv2d(128, 128, 4, 2, 1)]  # fmt: skip
-net = nn.Sequential(*convs, nn.GELU(), nn.Flatten(), nn.Linear(128 * 16, 256), nn.GELU(), nn.Linear(256, 6))
-opt = torch.optim.AdamW(net.parameters(), 1e-3)
+def probe_net(latents: bool) -> nn.Sequential:
+    if latents:  # 8x8 inputs: one downsampling
+        channels, strides = (32, 128, 128, 128), (1, 1, 2)
+    else:  # 32x32 inputs: three
+        channels, strides = (6, 32, 64, 128, 128), (1, 2, 2, 2)
+    layers = []
+    for c_in, c_out, stride in zip(channels, channels[1:], strides):
+        layers += [nn.Conv2d(c_in, c_out, 3 if stride == 1 else 4, stride, 1), nn.GELU()]
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 16, 256), nn.GELU(), nn.Linear(256, 6))
 
 
-def to_rot(o):
+def to_rot(o: torch.Tensor) -> torch.Tensor:
+    """(B, 6) -> (B, 3, 3): two columns orthonormalised (Gram-Schmidt), the third their cross product."""
     a, b = o[:, :3], o[:, 3:]
     a = a / a.norm(dim=1, keepdim=True)
     b = b - (a * b).sum(1, keepdim=True) * a
@@ -68,16 +59,33 @@ def to_rot(o):
     return torch.stack([a, b, torch.cross(a, b, dim=1)], -1)
 
 
-t0, step = time.time(), 0
-while time.time() - t0 < seconds:
-    i = torch.randint(len(Xtr), (128,))
-    loss = (to_rot(net(Xtr[i])) - Ytr[i]).pow(2).mean()
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    step += 1
-with torch.no_grad():
-    for name, X, Y in (("train", Xtr[:600], Ytr[:600]), ("held-out", Xte, Yte)):
-        errors = [rotation_angle_deg(a, b) for a, b in zip(to_rot(net(X)).numpy(), Y.numpy())]
-        identity = [rotation_angle_deg(np.eye(3), b) for b in Y.numpy()]
-        print(f"{name}: {step} steps, median error {np.median(errors):.1f}, identity {np.median(identity):.1f}")
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    scenes, seconds, latents = int(argv[0]), float(argv[1]), "--latents" in argv[2:]
+    torch.manual_seed(0)
+    vae = None
+    if latents:
+        from diffusers import AutoencoderKL
+
+        vae = AutoencoderKL.from_pretrained(MINI_MODEL / "vae").eval()
+    Xtr, Ytr = pairs(range(scenes), vae)
+    Xte, Yte = pairs(range(HELD_OUT, HELD_OUT + 200), vae)
+    net = probe_net(latents)
+    opt = torch.optim.AdamW(net.parameters(), 1e-3)
+    t0, step = time.time(), 0
+    while time.time() - t0 < seconds:
+        i = torch.randint(len(Xtr), (128,))
+        loss = (to_rot(net(Xtr[i])) - Ytr[i]).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+    with torch.no_grad():
+        for name, X, Y in (("train", Xtr[:600], Ytr[:600]), ("held-out", Xte, Yte)):
+            errors = [rotation_angle_deg(a, b) for a, b in zip(to_rot(net(X)).numpy(), Y.numpy())]
+            identity = [rotation_angle_deg(np.eye(3), b) for b in Y.numpy()]
+            print(f"{name}: {step} steps, median error {np.median(errors):.1f}, identity {np.median(identity):.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -6,11 +6,10 @@ from pathlib import Path
 from diffusers import AutoencoderKL
 from transformers import T5EncoderModel, T5Tokenizer
 
+from onediffusion.mini import MINI_MODEL as MINI
+from onediffusion.mini.training.data import build_store, make_record
+from onediffusion.mini.training.trainer import TrainConfig, Trainer
 from onediffusion.model import NextDiT
-from onediffusion.training.data import build_store, make_record
-from onediffusion.training.trainer import TrainConfig, Trainer
-
-MINI = Path(__file__).resolve().parents[3] / "assets/onediffusion-mini"
 
 
 def single_task_trainer(task: str, scenes: int, folder: Path = MINI, load_transformer: bool = False, **config):

@@ -10,9 +10,9 @@ from pathlib import Path
 from diffusers import AutoencoderKL
 from transformers import T5EncoderModel, T5Tokenizer
 
-from onediffusion.evaluate import VALIDATION
-from onediffusion.loading import MINI_MODEL
-from onediffusion.training.data import build_store, make_record
+from onediffusion.mini import MINI_MODEL
+from onediffusion.mini.evaluate import VALIDATION
+from onediffusion.mini.training.data import build_store, make_record
 
 CACHE = Path(os.environ.get("CACHE", "/tmp"))
 MINI = Path(os.environ.get("MINI", MINI_MODEL))
@@ -38,6 +38,5 @@ def validation_scenes():
 
 
 def text_components(folder: Path = MINI):
-    return T5Tokenizer.from_pretrained(folder / "tokenizer"), T5EncoderModel.from_pretrained(
-        folder / "text_encoder"
-    ).float()
+    tokenizer = T5Tokenizer.from_pretrained(folder / "tokenizer")
+    return tokenizer, T5EncoderModel.from_pretrained(folder / "text_encoder").float()

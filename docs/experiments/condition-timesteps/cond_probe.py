@@ -13,22 +13,27 @@ import numpy as np
 import torch
 from common import text_components, validation_scenes
 
+from onediffusion.mini.training.trainer import Batch, TrainConfig, Trainer
 from onediffusion.model import NextDiT
-from onediffusion.training.trainer import TrainConfig, Trainer
 
 MULTIVIEW = {"image2multiview", "text2multiview", "camera_estimation", "multiview"}
-folder, tasks, t_condition = sys.argv[1], sys.argv[2].split(","), float(sys.argv[3])
-records, store = validation_scenes()
-trainer = Trainer(TrainConfig(micro_batch=64), records, store, *text_components())
-model = NextDiT.from_pretrained(folder).eval()
-for task in tasks:
-    trainer.rng, _ = np.random.default_rng(0), trainer.gen.manual_seed(0)
-    batch = trainer.sample_batch(task)
+
+
+def other_scenes_conditions(batch: Batch, task: str) -> torch.Tensor:
+    """The batch's latents with each sample's condition images taken from the next sample (camera slots kept)."""
     B, N = batch.targets.shape
     shuffled = batch.x0.clone()
-    for j in range(N):  # another scene's condition images (camera slots kept)
+    for j in range(N):
         if not batch.targets[0, j] and not (task in MULTIVIEW and j % 2):
             shuffled[:, j] = batch.x0[torch.roll(torch.arange(B), 1), j]
+    return shuffled
+
+
+def probe_row(model, trainer: Trainer, task: str, t_condition: float) -> str:
+    """Target losses at four noise levels, true conditions / another scene's."""
+    trainer.rng, _ = np.random.default_rng(0), trainer.gen.manual_seed(0)
+    batch = trainer.sample_batch(task)
+    shuffled = other_scenes_conditions(batch, task)
     states, mask = trainer.encode_prompts(batch.prompts)
     row = []
     for sigma in (0.5, 0.8, 0.95, 1.0):
@@ -38,8 +43,26 @@ for task in tasks:
         losses = []
         for x0 in (batch.x0, shuffled):
             with torch.no_grad():
-                v = model(samples=(1 - s) * x0 + s * noise, timesteps=timesteps, encoder_hidden_states=states,
-                          encoder_attention_mask=mask)  # fmt: skip
+                v = model(
+                    samples=(1 - s) * x0 + s * noise,
+                    timesteps=timesteps,
+                    encoder_hidden_states=states,
+                    encoder_attention_mask=mask,
+                )
             losses.append((v - (noise - batch.x0)).pow(2).mean(dim=(2, 3, 4))[batch.targets].mean().item())
         row.append(f"sigma {sigma}: {losses[0]:.3f} / {losses[1]:.3f}")
-    print(f"{task:18s}", "  ".join(row), flush=True)
+    return "  ".join(row)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    folder, tasks, t_condition = argv[0], argv[1].split(","), float(argv[2])
+    records, store = validation_scenes()
+    trainer = Trainer(TrainConfig(micro_batch=64), records, store, *text_components())
+    model = NextDiT.from_pretrained(folder).eval()
+    for task in tasks:
+        print(f"{task:18s}", probe_row(model, trainer, task, t_condition), flush=True)
+
+
+if __name__ == "__main__":
+    main()

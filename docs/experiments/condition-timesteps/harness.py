@@ -1,6 +1,6 @@
 """Train a variant of the Mini transformer on the shipped Mini's 3000 encoded training scenes (its VAE,
 tokenizer and T5), probing it on 64 validation scenes every ``--every`` steps; write the EMA transformer
-into a copy of the shipped Mini's folder at /tmp/ckpt-NAME for ``python -m onediffusion.evaluate``.
+into a copy of the shipped Mini's folder at /tmp/ckpt-NAME for ``python -m onediffusion.mini.evaluate``.
 
     PYTHONPATH=. python docs/experiments/condition-timesteps/harness.py NAME [--steps 2000] [--lr 4e-4]
         [--tasks mv|all|a,b] [--init default|zero] [--camera-pure 0.5] [--threads 1]
@@ -22,10 +22,10 @@ import torch
 from common import text_components, training_scenes, validation_scenes
 
 from onediffusion.cameras import Camera, cameras_from_ray_maps, latent_to_rays, rays_for_cameras, rays_to_latent
-from onediffusion.evaluate import relative_rotation_errors
-from onediffusion.loading import MINI_MODEL as MINI
+from onediffusion.mini import MINI_MODEL as MINI
+from onediffusion.mini.evaluate import relative_rotation_errors
+from onediffusion.mini.training.trainer import TrainConfig, Trainer
 from onediffusion.prompts import task_prompt
-from onediffusion.training.trainer import TrainConfig, Trainer
 
 MV = ("image2multiview", "text2multiview", "camera_estimation", "multiview")
 
@@ -51,30 +51,17 @@ def zero_init(model):
 class XTrainer(Trainer):
     camera_pure = 0.0
 
-    def loss(self, batch):
+    def target_sigmas(self, batch):
+        sigma = super().target_sigmas(batch)
         if not self.camera_pure:
-            return super().loss(batch)
+            return sigma
         B, N = batch.targets.shape
-        sigma = torch.sigmoid(torch.randn(B, N, generator=self.gen))
         is_cam = torch.zeros(B, N, dtype=torch.bool)
         # camera slots: odd positions in multiview prompts
         if batch.prompts and N >= 4:
             is_cam[:, 1::2] = True
         pure = (torch.rand(B, N, generator=self.gen) < self.camera_pure) & is_cam & batch.targets
-        sigma = torch.where(pure, torch.ones_like(sigma), sigma)
-        noise = torch.randn(batch.x0.shape, generator=self.gen)
-        steps = torch.randint(self.condition_t.shape[1], (B,), generator=self.gen)
-        timesteps = torch.where(batch.targets, sigma * 1000, self.condition_t[batch.targets.sum(1), steps][:, None])
-        s = torch.where(batch.targets, sigma, 0.0)[:, :, None, None, None]
-        states, mask = self.encode_prompts(batch.prompts)
-        v = self.model(
-            samples=(1 - s) * batch.x0 + s * noise,
-            timesteps=timesteps,
-            encoder_hidden_states=states,
-            encoder_attention_mask=mask,
-        )
-        per_view = (v - (noise - batch.x0)).pow(2).mean(dim=(2, 3, 4))
-        return per_view[batch.targets].mean()
+        return torch.where(pure, torch.ones_like(sigma), sigma)
 
 
 # ---------------------------------------------------------------- probes

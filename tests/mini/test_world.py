@@ -10,9 +10,7 @@ import pytest
 from PIL import Image
 
 from onediffusion.cameras import DEFAULT_FOCAL, Camera
-from onediffusion.prompts import COLOR_NAMES, Label
-from onediffusion.tasks import CONDITIONS
-from onediffusion.world import (
+from onediffusion.mini.world import (
     FLOOR_RGB,
     OBJECT_COLORS,
     SCENE_RADIUS,
@@ -35,6 +33,8 @@ from onediffusion.world import (
     semantic_image,
     visible_labels,
 )
+from onediffusion.prompts import COLOR_NAMES, Label
+from onediffusion.tasks import CONDITIONS
 
 SUN = Light((math.cos(math.radians(55)), 0.0, math.sin(math.radians(55))), ambient=0.4)
 

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from ..cameras import rays_for_cameras, rays_to_latent
-from ..model import NextDiT
-from ..pipeline import schedule_timesteps
-from ..tiny import SCHEDULER_CONFIG
+from ...cameras import rays_for_cameras, rays_to_latent
+from ...model import NextDiT
+from ...pipeline import schedule_timesteps
+from ...tiny import SCHEDULER_CONFIG
 from .data import LatentStore, SceneRecord
 from .tasks import TRAIN_TASKS, VIEW_COUNTS, Sample
 
@@ -71,8 +71,10 @@ def condition_timesteps(steps: tuple[int, int], transformer: dict) -> torch.Tens
     scheduler = FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG)
     (_, h, w), (_, ph, pw) = transformer["input_size"], transformer["patch_size"]
     tokens = (h // ph) * (w // pw)
-    table = [[float(schedule_timesteps(scheduler, s, max(n, 1) * tokens)[-1]) for s in range(lo, hi + 1)]
-             for n in range(max_slots + 1)]  # fmt: skip
+    table = [
+        [float(schedule_timesteps(scheduler, s, max(n, 1) * tokens)[-1]) for s in range(lo, hi + 1)]
+        for n in range(max_slots + 1)
+    ]
     return torch.tensor(table)
 
 
@@ -130,16 +132,27 @@ class Trainer:
     # Objective -------------------------------------------------------------------------------
 
     def loss(self, batch: Batch) -> torch.Tensor:
+        return self.flow_loss(batch, self.target_sigmas(batch))
+
+    def target_sigmas(self, batch: Batch) -> torch.Tensor:
+        """(B, N): a noise level per view, sigmoid(N(0, 1)); only the target views' are used."""
+        return torch.sigmoid(torch.randn(*batch.targets.shape, generator=self.gen))
+
+    def flow_loss(self, batch: Batch, sigma: torch.Tensor) -> torch.Tensor:
+        """The flow-matching loss over the target views at noise levels ``sigma`` (B, N); conditions clean."""
         B, N = batch.targets.shape
-        sigma = torch.sigmoid(torch.randn(B, N, generator=self.gen))
         noise = torch.randn(batch.x0.shape, generator=self.gen)
         steps = torch.randint(self.condition_t.shape[1], (B,), generator=self.gen)
         t_condition = self.condition_t[batch.targets.sum(1), steps][:, None].expand(B, N)
         timesteps = torch.where(batch.targets, sigma * 1000, t_condition)
         s = torch.where(batch.targets, sigma, 0.0)[:, :, None, None, None]  # conditions stay clean
         states, mask = self.encode_prompts(batch.prompts)
-        velocity = self.model(samples=(1 - s) * batch.x0 + s * noise, timesteps=timesteps,
-                              encoder_hidden_states=states, encoder_attention_mask=mask)  # fmt: skip
+        velocity = self.model(
+            samples=(1 - s) * batch.x0 + s * noise,
+            timesteps=timesteps,
+            encoder_hidden_states=states,
+            encoder_attention_mask=mask,
+        )
         per_view = (velocity - (noise - batch.x0)).pow(2).mean(dim=(2, 3, 4))
         return per_view[batch.targets].mean()
 

@@ -1,6 +1,6 @@
 """Train OneDiffusion-Mini from scratch, reproducibly, on a CPU.
 
-    python -m onediffusion.training --out assets/onediffusion-mini
+    python -m onediffusion.mini.training --out assets/onediffusion-mini
 
 Stages: render the scenes, train the tokenizer, pretrain the text encoder, train the VAE, encode
 every image once, train the transformer, write the checkpoint in the published folder layout
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from ..tiny import SCHEDULER_CONFIG
+from ...tiny import MODEL_INDEX, SCHEDULER_CONFIG
 from .components import build_text_encoder, build_tokenizer, pretrain_text_encoder, train_vae
 from .data import IMAGE_SIZE, SCENE_KINDS, VIEW_KINDS, build_store, make_record
 from .tasks import TRAIN_TASKS, VIEW_COUNTS
@@ -57,15 +57,16 @@ def save(out: Path, trainer: Trainer, vae, text_encoder, meta: dict) -> None:
     vae.save_pretrained(out / "vae")
     copy.deepcopy(text_encoder).to(torch.float16).save_pretrained(out / "text_encoder")  # the live one stays fp32
     FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG).save_pretrained(out / "scheduler")
-    index = {"_class_name": "OneDiffusionPipeline", "transformer": ["onediffusion", "NextDiT"],
-             "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "T5EncoderModel"],
-             "tokenizer": ["transformers", "T5Tokenizer"], "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"]}  # fmt: skip
-    (out / "model_index.json").write_text(json.dumps(index, indent=1))
+    (out / "model_index.json").write_text(json.dumps(MODEL_INDEX, indent=1))
     (out / "studio.json").write_text(json.dumps({**meta, "trained_steps": trainer.step}, indent=1))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m onediffusion.mini.training",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", default="assets/onediffusion-mini")
     parser.add_argument("--scenes", type=int, default=3000)
     parser.add_argument("--vae-steps", type=int, default=1500)
@@ -73,7 +74,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=TrainConfig.steps, help="the learning-rate schedule's length")
     parser.add_argument("--stop-at", type=int, default=TrainConfig.stop_at, help="stop after this many steps")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def studio_meta(args: argparse.Namespace, config: TrainConfig, argv: list[str] | None) -> dict:
+    """``studio.json``: the app's defaults for Mini, and the command and settings that made it."""
+    return {
+        "name": "OneDiffusion-Mini",
+        "description": DESCRIPTION,
+        "image_side": IMAGE_SIZE,
+        "negative_prompt": "",
+        "num_inference_steps": 30,
+        "guidance_scale": 3.0,
+        "tasks": sorted(TRAIN_TASKS),
+        "camera": {"distance": 2.1, "elevation": 25.0, "focal_length": 1.3887},
+        "command": "python -m onediffusion.mini.training " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "config": {**asdict(config), "scenes": args.scenes, "vae_steps": args.vae_steps, "text_steps": args.text_steps},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)  # noqa: E731
     torch.manual_seed(args.seed)
     out, stage = Path(args.out), Path(args.out + ".partial")
@@ -100,14 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     log(f"encoded every image in {timings['encode_s']}s")
 
     config = TrainConfig(seed=args.seed, steps=args.steps, stop_at=args.stop_at)
-    meta = {
-        "name": "OneDiffusion-Mini", "description": DESCRIPTION, "image_side": IMAGE_SIZE, "negative_prompt": "",
-        "num_inference_steps": 30, "guidance_scale": 3.0, "tasks": sorted(TRAIN_TASKS),
-        "camera": {"distance": 2.1, "elevation": 25.0, "focal_length": 1.3887},
-        "command": "python -m onediffusion.training " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "config": {**asdict(config), "scenes": args.scenes, "vae_steps": args.vae_steps,
-                   "text_steps": args.text_steps},
-    }  # fmt: skip
+    meta = studio_meta(args, config, argv)
     trainer = Trainer(config, records, store, tokenizer, text_encoder)
     t = time.time()
     trainer.run(log=log, checkpoint=lambda tr: save(stage, tr, vae, text_encoder, {**meta, "timings": timings}))

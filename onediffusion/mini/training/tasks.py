@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..prompts import identity_prompt, task_prompt
+from ...prompts import identity_prompt, task_prompt
 from .data import VIEWS, SceneRecord
 
 LABELLED = {"semanticmap": "mask", "boundingbox": "boundingbox"}

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ..cameras import Camera
-from ..conditions import blur, inpainting_canvas
-from ..prompts import COLOR_NAMES, Label
+from ...cameras import Camera
+from ...conditions import blur, inpainting_canvas
+from ...prompts import COLOR_NAMES, Label
 from ..world import (
     OBJECT_COLORS,
     Scene,

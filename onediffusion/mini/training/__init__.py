@@ -1,6 +1,6 @@
 """Training OneDiffusion-Mini: the paper's recipe on the procedural world, on a CPU.
 
-    python -m onediffusion.training --out assets/onediffusion-mini
+    python -m onediffusion.mini.training --out assets/onediffusion-mini
 
 - ``data.py``: scenes rendered once (colour, depth, semantic map, boxes, edges, and the inputs of
   inpainting, deblurring and editing), then encoded once by the VAE into a latent store;

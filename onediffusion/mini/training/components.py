@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL
 from transformers import T5Config, T5EncoderModel
 
-from ..prompts import TASK_TOKENS
-from ..tiny import train_tokenizer
+from ...prompts import TASK_TOKENS
+from ...tiny import train_tokenizer
 
 MINI_T5 = {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4, "feed_forward_proj": "gated-gelu"}
 MINI_VAE = {
@@ -46,8 +46,17 @@ def context_targets(ids: torch.Tensor, mask: torch.Tensor, window: int) -> torch
     return targets.masked_fill(~keep[..., None], -100)
 
 
-def pretrain_text_encoder(encoder: T5EncoderModel, tokenizer, prompts: list[str], steps: int, seed: int,
-                          window: int = 6, batch: int = 32, lr: float = 2e-3, log=print) -> tuple[T5EncoderModel, list[float]]:  # fmt: skip
+def pretrain_text_encoder(
+    encoder: T5EncoderModel,
+    tokenizer,
+    prompts: list[str],
+    steps: int,
+    seed: int,
+    window: int = 6,
+    batch: int = 32,
+    lr: float = 2e-3,
+    log=print,
+) -> tuple[T5EncoderModel, list[float]]:
     """Teach the encoder that each token's output carries its neighbours: from every position, a
     linear head predicts the tokens up to ``window`` places either side. The DiT reads the caption
     only through cross-attention (its text tokens are never updated), so a label's binding, "the

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .cameras import DEFAULT_FOCAL, Camera, pixel_directions
-from .conditions import canny_edges
-from .prompts import COLOR_NAMES, Label
+from ..cameras import DEFAULT_FOCAL, Camera, pixel_directions
+from ..conditions import canny_edges
+from ..prompts import COLOR_NAMES, Label
 
 SHAPES = ("sphere", "cube", "cylinder", "cone")
 OBJECT_COLORS = ("red", "lime", "blue", "yellow", "magenta", "cyan", "orange", "purple")

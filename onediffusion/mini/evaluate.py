@@ -1,0 +1,353 @@
+"""Evaluate a model of the procedural world on held-out scenes, task by task, against trivial baselines.
+
+    python -m onediffusion.mini.evaluate [--model assets/onediffusion-mini] [--samples 24] [--json]
+
+| task | metric | baseline | passes when |
+|---|---|---|---|
+| text2image | colour accuracy of the named object | chance (1/8) | >= 3x chance |
+| semanticmap2image | colour accuracy of each object in its mask | chance (1/8) | >= 3x chance |
+| image2depth | AbsRel after scale-and-shift alignment | a constant depth | <= half |
+| image2semanticmap | IoU of each named object's mask | empty or whole-image mask | >= 2x |
+| image2multiview | PSNR of novel views | copying the input view | >= +1.5 dB |
+| camera_estimation | median relative rotation error | the identity | <= half |
+
+Held-out scenes come from seeds the trainer never uses: the test scenes (``HELD_OUT``) for the
+figures, and validation scenes (``VALIDATION``, ``--split validation``) for choosing settings such
+as each task's guidance (``GUIDANCE``, ``--guidance``), so that the test scenes choose nothing.
+Masks in semantic prompts get colours other than their objects' own, so copying a colour from the
+map scores nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..cameras import Camera, rotation_angle_deg
+from ..prompts import COLOR_NAMES, Label
+from ..tasks import build_task
+from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
+
+HELD_OUT = 5_000_000  # training draws scene seeds below this; the test scenes start here
+VALIDATION = 6_000_000  # other held-out scenes, for choosing settings (never the test scenes)
+SPLITS = {"test": HELD_OUT, "validation": VALIDATION}  # the first seed of each split
+# Guidance per task (the evaluation's, not the presets'); try others with --split validation.
+GUIDANCE = {
+    "text2image": 3.0,
+    "semanticmap2image": 3.0,
+    "image2depth": 3.0,
+    "image2semanticmap": 4.5,
+    "image2multiview": 1.5,
+    "camera_estimation": 8.0,
+}
+PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}
+CHANCE = 1 / len(OBJECT_COLORS)
+
+
+# Metrics: pure functions on arrays -------------------------------------------------------------
+
+
+def saturated(rgb: np.ndarray) -> np.ndarray:
+    """The pixels (over the last axis) of palette-coloured objects, not the grey floor and sky."""
+    rgb = np.asarray(rgb, float)
+    top, low = rgb.max(-1), rgb.min(-1)
+    return (top > 40) & (top - low > 0.35 * top)
+
+
+def dominant_color(rgb: np.ndarray, region: np.ndarray | None = None) -> str | None:
+    """The palette colour of the saturated pixels (in ``region``, if given), judged on the lit
+    quarter so shading cannot turn magenta into purple; None when nothing is saturated."""
+    pixels = rgb.reshape(-1, 3).astype(float)
+    if region is not None:
+        pixels = pixels[region.reshape(-1)]
+    pixels = pixels[saturated(pixels)]
+    if len(pixels) == 0:
+        return None
+    lit = pixels[pixels.max(1) >= np.quantile(pixels.max(1), 0.75)].mean(0)
+    errors = {}
+    for name, c in PALETTE_RGB.items():
+        s = np.clip(lit @ c / (c @ c), 0.6, 1.15)
+        errors[name] = np.linalg.norm(lit - s * c)
+    return min(errors, key=errors.get)
+
+
+def abs_rel(pred_disparity: np.ndarray, depth: np.ndarray) -> float:
+    """AbsRel of a predicted disparity map after least-squares scale-and-shift alignment to the
+    true disparity, over pixels with a finite true depth."""
+    valid = np.isfinite(depth) & (depth > 0)
+    target = 1.0 / depth[valid]
+    A = np.stack([pred_disparity[valid], np.ones(valid.sum())], 1)
+    scale, shift = np.linalg.lstsq(A, target, rcond=None)[0]
+    aligned = np.clip(scale * pred_disparity[valid] + shift, target.min() * 0.5, None)
+    return float(np.mean(np.abs(1.0 / aligned - depth[valid]) / depth[valid]))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def color_masks(rgb: np.ndarray, colors: list[str]) -> list[np.ndarray]:
+    """For each colour, the pixels nearer to it than to black and to the other colours."""
+    refs = np.stack([np.zeros(3)] + [PALETTE_RGB[c] for c in colors])
+    nearest = np.linalg.norm(rgb[..., None, :].astype(float) - refs, axis=-1).argmin(-1)
+    return [nearest == k + 1 for k in range(len(colors))]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+
+
+# Held-out cases ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    task: str
+    metric: str
+    ours: float
+    baseline: float
+    baseline_name: str
+    passes: bool
+    samples: int
+
+    def __post_init__(self):  # plain Python numbers, so the result prints as JSON
+        self.ours, self.baseline, self.passes, self.samples = (
+            float(self.ours),
+            float(self.baseline),
+            bool(self.passes),
+            int(self.samples),
+        )
+
+
+def shuffled_labels(scene: Scene, rng: np.random.Generator) -> list[Label]:
+    """Labels "red sphere" whose mask colours are palette colours other than the objects' own."""
+    while True:
+        colors = list(rng.choice(OBJECT_COLORS, size=len(scene.objects), replace=False))
+        if all(c != o.color for c, o in zip(colors, scene.objects)):
+            return [Label(f"{o.color} {o.shape}", c) for o, c in zip(scene.objects, colors)]
+
+
+def relative_rotation_errors(estimated: list[Camera], cameras: list[Camera]) -> tuple[list[float], list[float]]:
+    """Rotation errors (degrees) of cameras 1.. estimated in the frame of the first against the true
+    ones relative to the first, and those of guessing the identity."""
+    frame = np.linalg.inv(cameras[0].c2w)
+    ours, identity = [], []
+    for est, true in zip(estimated[1:], cameras[1:]):
+        relative = (frame @ true.c2w)[:3, :3]
+        ours.append(rotation_angle_deg(est.c2w[:3, :3], relative))
+        identity.append(rotation_angle_deg(np.eye(3), relative))
+    return ours, identity
+
+
+def _cameras(rng, n: int):
+    """``n`` held-out orbit cameras: the training range of distances, one lens."""
+    return sample_cameras(rng, n, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
+
+
+def _view(rng, n_objects=None, size=32) -> tuple[Scene, View]:
+    scene = sample_scene(rng, n_objects)
+    return scene, render(scene, _cameras(rng, 1)[0], size)
+
+
+def _colour_accuracy(task: str, hits: list[bool]) -> Result:
+    """The colour tasks' result: the share of objects drawn in their named colour, against chance."""
+    accuracy = float(np.mean(hits))
+    return Result(task, "colour accuracy", accuracy, CHANCE, "chance", accuracy >= 3 * CHANCE, len(hits))
+
+
+class Evaluator:
+    def __init__(
+        self,
+        pipe,
+        samples: int = 24,
+        steps: int = 30,
+        seed: int = 0,
+        split: str = "test",
+        guidance: dict[str, float] | None = None,
+    ):
+        if split not in SPLITS:
+            raise ValueError(f"`split` must be one of {list(SPLITS)}, got {split!r}.")
+        self.pipe, self.samples, self.steps, self.seed = pipe, samples, steps, seed
+        self.size = pipe.image_side
+        self.base = SPLITS[split]
+        self.guidance = {**GUIDANCE, **(guidance or {})}
+
+    def rng(self, i: int) -> np.random.Generator:
+        """The generator of held-out case ``i`` of this split."""
+        return np.random.default_rng(self.base + i)
+
+    def orbit_views(self, case: int) -> tuple[list[Camera], list[View]]:
+        """Held-out case ``case`` of the multiview tasks: three orbit cameras around one scene, and its views."""
+        rng = self.rng(case)
+        scene = sample_scene(rng)
+        cameras = _cameras(rng, 3)
+        return cameras, render_views(scene, cameras, self.size)
+
+    def run_task(self, spec, i: int, task: str):
+        kwargs = {**spec.kwargs(), "guidance_scale": self.guidance[task]}  # the evaluation's, not the preset's
+        return self.pipe(
+            **kwargs,
+            negative_prompt="",
+            num_inference_steps=self.steps,
+            height=self.size,
+            width=self.size,
+            output_type="np",
+            generator=torch.Generator().manual_seed(self.seed + i),
+        )
+
+    def text2image(self) -> Result:
+        hits = []
+        for i in range(self.samples):
+            scene = sample_scene(self.rng(i), 1)
+            out = self.run_task(build_task("text2image", caption=scene.caption()), i, "text2image")
+            hits.append(dominant_color(np.round(out.images[0] * 255)) == scene.objects[0].color)
+        return _colour_accuracy("text2image", hits)
+
+    def semanticmap2image(self) -> Result:
+        hits = []
+        for i in range(self.samples):
+            rng = self.rng(1000 + i)
+            scene, view = _view(rng)
+            labels = shuffled_labels(scene, rng)
+            lut = np.array([(0, 0, 0)] + [label.rgb for label in labels], np.uint8)
+            spec = build_task(
+                "semanticmap2image", condition=lut[view.ids], caption=scene.caption(view.camera), labels=labels
+            )
+            image = np.round(self.run_task(spec, i, "semanticmap2image").images[0] * 255)
+            for k, obj in enumerate(scene.objects, start=1):
+                if (view.ids == k).sum() >= 6:
+                    hits.append(dominant_color(image, view.ids == k) == obj.color)
+        return _colour_accuracy("semanticmap2image", hits)
+
+    def image2depth(self) -> Result:
+        ours, const = [], []
+        for i in range(self.samples):
+            _, view = _view(self.rng(2000 + i))
+            pred = self.run_task(build_task("image2depth", image=view.rgb), i, "image2depth").images[0].mean(-1)
+            ours.append(abs_rel(pred, view.depth))
+            const.append(abs_rel(np.zeros_like(pred), view.depth))
+        o, c = float(np.mean(ours)), float(np.mean(const))
+        return Result(
+            "image2depth", "AbsRel (scale-and-shift aligned)", o, c, "constant depth", o <= 0.5 * c, len(ours)
+        )
+
+    def image2semanticmap(self) -> Result:
+        ours, whole = [], []
+        for i in range(self.samples):
+            rng = self.rng(3000 + i)
+            scene, view = _view(rng)
+            labels = shuffled_labels(scene, rng)
+            spec = build_task("image2semanticmap", image=view.rgb, labels=labels)
+            pred = np.round(self.run_task(spec, i, "image2semanticmap").images[0] * 255)
+            for k, mask in enumerate(color_masks(pred, [label.color for label in labels]), start=1):
+                truth = view.ids == k
+                if truth.sum() >= 6:
+                    ours.append(iou(mask, truth))
+                    whole.append(iou(np.ones_like(truth), truth))
+        o, w = float(np.mean(ours)), float(np.mean(whole))
+        return Result("image2semanticmap", "IoU", o, w, "whole-image mask (empty: 0)", o >= 2 * w, len(ours))
+
+    def image2multiview(self, swap_cameras: bool = False) -> Result:
+        """Novel views against the true ones. ``swap_cameras``: a control, the two target cameras
+        given in the wrong order (a model that ignored its cameras would not notice)."""
+        ours, copy = [], []
+        for i in range(self.samples):
+            cameras, views = self.orbit_views(4000 + i)
+            given = [cameras[0], cameras[2], cameras[1]] if swap_cameras else cameras
+            out = self.run_task(build_task("image2multiview", image=views[0].rgb, cameras=given), i, "image2multiview")
+            for pred, truth in zip(out.images, views[1:]):
+                ours.append(psnr(np.round(pred * 255), truth.rgb))
+                copy.append(psnr(views[0].rgb, truth.rgb))
+        o, c = float(np.mean(ours)), float(np.mean(copy))
+        return Result(
+            "image2multiview", "PSNR of novel views (dB)", o, c, "copy the input view", o >= c + 1.5, len(ours)
+        )
+
+    def camera_estimation(self) -> Result:
+        ours, identity = [], []
+        for i in range(self.samples):
+            cameras, views = self.orbit_views(5000 + i)
+            out = self.run_task(build_task("camera_estimation", images=[v.rgb for v in views]), i, "camera_estimation")
+            errors, guesses = relative_rotation_errors(out.cameras[0], cameras)
+            ours += errors
+            identity += guesses
+        o, b = float(np.median(ours)), float(np.median(identity))
+        return Result("camera_estimation", "median rotation error (deg)", o, b, "identity", o <= 0.5 * b, len(ours))
+
+    def all(self) -> list[Callable[[], Result]]:
+        return [
+            self.text2image,
+            self.semanticmap2image,
+            self.image2depth,
+            self.image2semanticmap,
+            self.image2multiview,
+            self.camera_estimation,
+        ]
+
+
+def guidance_overrides(text: str) -> dict[str, float]:
+    """``"camera_estimation=2,image2multiview=1"`` -> {task: guidance}, for tasks of ``GUIDANCE`` only."""
+    out = {}
+    for item in text.split(","):
+        task, sep, value = item.partition("=")
+        task = task.strip()
+        if not sep or task not in GUIDANCE:
+            raise argparse.ArgumentTypeError(f"expected task=value with a task of {sorted(GUIDANCE)}, got {item!r}")
+        try:
+            out[task] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"the guidance of {task} must be a number, got {value!r}") from None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m onediffusion.mini.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", default=None, help="a model folder (default: the bundled OneDiffusion-Mini)")
+    parser.add_argument("--samples", type=int, default=24)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tasks", default=None, help="comma-separated subset")
+    parser.add_argument("--split", default="test", choices=tuple(SPLITS), help="which held-out scenes")
+    parser.add_argument(
+        "--guidance", type=guidance_overrides, default=None, help="override, e.g. camera_estimation=2,image2multiview=1"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    from ..pipeline import OneDiffusionPipeline
+    from . import MINI_MODEL
+
+    pipe = OneDiffusionPipeline.from_pretrained(Path(args.model) if args.model else MINI_MODEL)
+    pipe.set_progress_bar_config(disable=True)
+    evaluator = Evaluator(pipe, args.samples, args.steps, args.seed, args.split, args.guidance)
+    chosen = set(args.tasks.split(",")) if args.tasks else None
+    results, start = [], time.time()
+    for run in evaluator.all():
+        if chosen is None or run.__name__ in chosen:
+            results.append(run())
+    if args.json:
+        report = {"model": str(args.model or MINI_MODEL), "split": args.split, "guidance": evaluator.guidance}
+        report |= {"seconds": round(time.time() - start), "results": [asdict(r) for r in results]}
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"{'task':<20}{'metric':<36}{'ours':>9}{'baseline':>10}  baseline is          passes")
+        for r in results:
+            print(f"{r.task:<20}{r.metric:<36}{r.ours:>9.3f}{r.baseline:>10.3f}  {r.baseline_name:<21}{r.passes}")
+    return 0 if all(r.passes for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
