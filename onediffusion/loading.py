@@ -174,4 +174,3 @@ def load_components(name_or_path: str | os.PathLike, torch_dtype: torch.dtype | 
         components.clear()  # the parts loaded so far must not outlive the failure in this frame
         raise
     return components
-
