@@ -121,6 +121,11 @@ def label_table(rows: Sequence[Sequence[str]] = (("", ""),), visible: bool = Tru
     )  # fmt: skip
 
 
+def label_rows(visible: bool = True) -> tuple[gr.Dataframe, gr.HTML]:
+    """The class-and-colour table with the palette's legend below it."""
+    return label_table(visible=visible), palette_legend(visible=visible)
+
+
 def palette_legend(visible: bool = True) -> gr.HTML:
     swatches = "".join(
         f'<span class="swatch" style="background:{hex_code}" title="{name}"></span>{name} '
@@ -131,7 +136,7 @@ def palette_legend(visible: bool = True) -> gr.HTML:
 
 def wire_run(studio: Studio, run: gr.Button, stop: gr.Button, fn: Callable, inputs: list, outputs: list, api_name: str):
     """Run ``fn`` on the shared GPU queue when ``run`` is clicked; Stop cancels the event, which
-    interrupts the pipeline after its current step (see ``Studio.cancellable``)."""
+    interrupts the pipeline after its current step (see ``ModelHost.cancellable``)."""
     event = run.click(
         studio.cancellable(fn), inputs, outputs, api_name=api_name, concurrency_id=GPU_QUEUE,
         concurrency_limit=1, scroll_to_output=True,

@@ -6,41 +6,14 @@ import functools
 
 import gradio as gr
 
-from ..common import (
-    example,
-    example_text,
-    how_to,
-    label_table,
-    live,
-    palette_legend,
-    prompt_accordion,
-    run_buttons,
-    sampling,
-    wire_run,
-)
-from ..service import CONTROL_CONDITIONS, LABELLED_CONDITIONS, Studio
+from ..catalogue import CONTROL
+from ..common import example, example_text, how_to, label_rows, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..service import Studio
 
 HOW_TO = """**Pick a condition, give it, describe the result, press Generate.** The *condition* (blue frame) is
 what the model must follow; the images on the right (orange frame) are generated. Give the condition
 directly, or drop a photo in *Make it from a photo*: Canny edges and blur are computed here, depth,
 HED, pose, segmentation and boxes by the model itself (its understanding direction)."""
-
-# Per condition: what to do, the condition box's label, the make button's label (None: no button).
-GUIDE = {
-    "depth": ("Give a depth map (near is bright).", "Depth map", "Estimate the depth map (model)"),
-    "canny": ("Give white edges on black.", "Canny edges", "Compute Canny edges"),
-    "hed": ("Give soft HED edges.", "HED soft edges", "Estimate HED edges (model)"),
-    "pose": ("Give an OpenPose-style skeleton on black.", "Pose skeleton", "Estimate the pose (model)"),
-    "semanticmap": ("Give a map painted in palette colours and name each colour's class in the table.",
-                    "Semantic map", "Segment the photo (model; name the classes first)"),
-    "boundingbox": ("Give boxes drawn in palette colours and name each colour's class in the table.",
-                    "Bounding boxes", "Find the boxes (model; name the classes first)"),
-    "inpainting": ("Upload a photo in the editor and paint over the region to fill in; describe what goes "
-                   "there.", "", None),
-    "deblurring": ("Give a blurry photo (or blur a sharp one to try it).", "Blurry photo", "Blur the photo"),
-    "editing": ("Give the photo to edit and write the instruction, e.g. 'make the sky purple'.",
-                "Photo to edit", "Use the photo as is"),
-}  # fmt: skip
 
 SCENE = example_text()["scene"]  # a world scene: its caption, class rows and an instruction
 EXAMPLES = [
@@ -58,40 +31,38 @@ INPAINTING_EXAMPLE = {"background": example("scene_az000.png"), "layers": [examp
 
 def on_condition(studio: Studio, condition: str) -> tuple:
     """Show the inputs the chosen condition needs and set the model's guidance for it."""
-    hint, box_label, make_label = GUIDE[condition]
-    inpainting = condition == "inpainting"
-    labelled = condition in LABELLED_CONDITIONS
+    option = CONTROL.option(condition)
+    inpainting = option.takes_mask
     return (
-        f"*{hint}*",
+        f"*{option.hint}*",
         gr.update(visible=not inpainting),
-        gr.update(value=make_label or "", visible=make_label is not None),
-        gr.update(label=f"Condition: {box_label.lower()} (given to the model)", visible=not inpainting),
+        gr.update(value=option.make_label or "", visible=option.make_label is not None),
+        gr.update(label=f"Condition: {option.box.lower()} (given to the model)", visible=not inpainting),
         gr.update(visible=inpainting),
-        gr.update(visible=labelled),
-        gr.update(visible=labelled),
-        gr.update(label="Instruction" if condition == "editing" else "Caption (what the result shows)"),
-        studio.defaults.guidance_for(condition),
+        gr.update(visible=option.labelled),
+        gr.update(visible=option.labelled),
+        gr.update(label="Instruction" if option.takes_instruction else "Caption (what the result shows)"),
+        studio.defaults.guidance_for(option.task),
     )
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Control"))
+    how_to(HOW_TO, studio.untrained_note(CONTROL.id))
     with gr.Row():
         with gr.Column(scale=2):
-            condition = gr.Dropdown([(label, key) for key, label in CONTROL_CONDITIONS.items()], value="depth",
+            condition = gr.Dropdown(CONTROL.choices(), value="depth",
                                     label="Condition")  # fmt: skip
-            hint = gr.Markdown(f"*{GUIDE['depth'][0]}*")
+            hint = gr.Markdown(f"*{CONTROL.option('depth').hint}*")
             with gr.Accordion("Make it from a photo", open=False) as maker:
                 photo = gr.Image(label="Photo", type="pil", format="png", height=220)
-                make = gr.Button(GUIDE["depth"][2])
+                make = gr.Button(CONTROL.option("depth").make_label)
             condition_image = gr.Image(label="Condition: depth map (given to the model)", type="pil", format="png", height=280,
                                        elem_classes=["condition"], elem_id="control-condition")  # fmt: skip
             inpainting = gr.ImageEditor(label="Photo: paint over the region to fill in", type="pil", format="png", visible=False,
                                         brush=gr.Brush(colors=["#FFFFFF"], color_mode="fixed"), height=360,
                                         elem_classes=["condition"], transforms=())  # fmt: skip
             caption = gr.Textbox(label="Caption (what the result shows)", lines=2)
-            labels = label_table(visible=False)
-            legend = palette_legend(visible=False)
+            labels, legend = label_rows(visible=False)
             run, stop = run_buttons()
             settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True))
         with gr.Column(scale=3):

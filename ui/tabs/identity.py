@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..catalogue import IDENTITY as MODES
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
@@ -13,8 +14,6 @@ The prompt is assembled for you (see *Prompt sent to the model*): `[[img0]]` is 
 and pose rather than the face. *Subject-driven* mode takes one photo of an object and its name instead.
 In the examples, views of one scene of the demo model's world stand in for photos of one person."""
 
-MODES = [("Identity: the same person in a new photo", "identity"),
-         ("Subject-driven: the same object in a new scene", "subject_driven")]  # fmt: skip
 IDENTITY = example_text()["identity"]  # two views of one world scene, with their captions
 REFERENCES = [[example(ref["file"]), ref["caption"]] for ref in IDENTITY["references"]]
 EXAMPLES = [
@@ -30,8 +29,8 @@ def on_mode(mode: str) -> tuple:
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Identity"))
-    mode = gr.Radio(MODES, value="identity", label="Mode")
+    how_to(HOW_TO, studio.untrained_note(MODES.id))
+    mode = gr.Radio(MODES.choices(), value="identity", label="Mode")
     references, columns = [], []
     with gr.Row():
         for i in range(1, 5):

@@ -82,7 +82,7 @@ def _camera_poses(studio: Studio) -> None:
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Multiview"))
+    how_to(HOW_TO, studio.untrained_note("multiview"))
     with gr.Tabs():
         with gr.Tab("Novel views", id="novel-views", elem_id="tab-novel-views"):
             _novel_views(studio)

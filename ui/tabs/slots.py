@@ -5,7 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from ..common import example, example_text, how_to, run_buttons, sampling, wire_run
-from ..service import SLOT_HEADERS, Studio
+from ..endpoints.slots import SLOT_HEADERS
+from ..service import Studio
 
 HOW_TO = """**Compose any task yourself.** OneDiffusion denoises a sequence of *slots*: each is an image or a
 camera, and either a **condition** (given, kept as is) or a **target** (generated). One row per slot,

@@ -16,7 +16,7 @@ EXAMPLES = [[caption] for caption in example_text()["text_to_image"]]  # caption
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Text to image"))
+    how_to(HOW_TO, studio.untrained_note("text-to-image"))
     with gr.Row():
         with gr.Column(scale=2):
             prompt = gr.Textbox(label="Prompt", lines=4, placeholder="Describe the image in detail...")

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..common import (
-    example,
-    example_text,
-    how_to,
-    label_table,
-    live,
-    palette_legend,
-    prompt_accordion,
-    run_buttons,
-    sampling,
-    wire_run,
-)
-from ..service import LABELLED_CONDITIONS, UNDERSTANDING_TARGETS, Studio
+from ..catalogue import UNDERSTANDING
+from ..common import example, example_text, how_to, label_rows, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..service import Studio
 
 HOW_TO = """**Drop a photo, pick what to estimate, press Estimate.** The model runs in its understanding
 direction: the photo is the condition, the map is generated. Depth comes colourised (bright yellow is
@@ -32,26 +22,25 @@ EXAMPLES = [
 
 
 def on_target(target: str) -> tuple:
-    labelled = target in LABELLED_CONDITIONS
+    option = UNDERSTANDING.option(target)
     return (
-        gr.update(visible=labelled),
-        gr.update(visible=labelled),
-        gr.update(visible=target == "depth"),
-        gr.update(visible=labelled),
+        gr.update(visible=option.labelled),
+        gr.update(visible=option.labelled),
+        gr.update(visible=option.shows == "depth"),
+        gr.update(visible=option.labelled),
     )
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Understanding"))
+    how_to(HOW_TO, studio.untrained_note(UNDERSTANDING.id))
     with gr.Row():
         with gr.Column(scale=2):
             photo = gr.Image(
                 label="Photo (given to the model)", type="pil", format="png", height=300, elem_classes=["condition"]
             )
-            target = gr.Radio([(label, key) for key, label in UNDERSTANDING_TARGETS.items()], value="depth",
+            target = gr.Radio(UNDERSTANDING.choices(), value="depth",
                               label="Estimate")  # fmt: skip
-            labels = label_table(visible=False)
-            legend = palette_legend(visible=False)
+            labels, legend = label_rows(visible=False)
             caption = gr.Textbox(label="Caption of the photo (optional)", lines=1)
             run, stop = run_buttons("Estimate")
             settings = sampling(studio, many=False)
