@@ -216,11 +216,18 @@ class ModelHost:
     def _call_pipeline(self, spec: TaskSpec, options: RunOptions, height: int, width: int, on_step):
         generator = torch.Generator("cpu").manual_seed(options.seed)  # CPU noise: same seed, same image anywhere
         return self.pipe(
-            prompt=spec.prompt, views=spec.views, height=height, width=width,
-            num_inference_steps=options.steps, guidance_scale=options.guidance,
-            negative_prompt=options.negative_prompt or None, num_images_per_prompt=options.num_images,
-            generator=generator, output_type="np", callback_on_step_end=on_step,
-        )  # fmt: skip
+            prompt=spec.prompt,
+            views=spec.views,
+            height=height,
+            width=width,
+            num_inference_steps=options.steps,
+            guidance_scale=options.guidance,
+            negative_prompt=options.negative_prompt or None,
+            num_images_per_prompt=options.num_images,
+            generator=generator,
+            output_type="np",
+            callback_on_step_end=on_step,
+        )
 
     def _warn_long_prompt(self, prompt: str, negative_prompt: str) -> None:
         for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):

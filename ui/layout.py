@@ -45,8 +45,11 @@ def build_demo(studio: Studio) -> gr.Blocks:
     info = studio.info
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
-        gr.Markdown(studio.banner(), elem_id="model-banner",
-                    elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"])  # fmt: skip
+        gr.Markdown(
+            studio.banner(),
+            elem_id="model-banner",
+            elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"],
+        )
         with gr.Tabs():
             for tab_id, module in TAB_MODULES.items():
                 with gr.Tab(TABS[tab_id].title, id=tab_id, elem_id=f"tab-{tab_id}"):

@@ -46,8 +46,9 @@ def settings(*names: str, **defaults) -> tuple[inspect.Parameter, ...]:
 GENERATE = settings("negative_prompt", "size", "steps", "guidance", "seed", "randomize_seed", "num_images")
 VIEWS = GENERATE[:-1]  # one set of views per run
 ESTIMATE = settings("steps", "guidance", "seed", "randomize_seed")  # understanding: no negative prompt, no size
-RAW = settings("negative_prompt", "size", "steps", "guidance", "seed", "randomize_seed", "num_images",
-               negative_prompt="")  # fmt: skip
+RAW = settings(
+    "negative_prompt", "size", "steps", "guidance", "seed", "randomize_seed", "num_images", negative_prompt=""
+)
 MAKE = settings("steps", "seed")
 _RUN_FIELDS = {field.name for field in fields(RunInputs)}
 

@@ -22,8 +22,13 @@ def identity_task(
     if mode == "subject_driven":
         if len(photos) != 1:
             raise InputError("Subject-driven mode uses exactly one reference photo: put it in slot 1.")
-        return build_task("subject_driven", image=photos[0], item=subject or "", target_caption=target_caption,
-                          source_caption=captions[0])  # fmt: skip
+        return build_task(
+            "subject_driven",
+            image=photos[0],
+            item=subject or "",
+            target_caption=target_caption,
+            source_caption=captions[0],
+        )
     if mode != "identity":
         raise InputError(f"Mode must be 'identity' or 'subject_driven', not {mode!r}.")
     if not photos:

@@ -95,11 +95,18 @@ def _multiview_outputs(host, frames, views, from_image: bool, result: Generation
     folder = out.run_folder()
     gif = out.save_gif(frames, folder / "turntable.gif")
     metadata = {
-        "prompt": result.prompt, "seed": result.seed, "steps": options.steps, "guidance": options.guidance,
-        "negative_prompt": options.negative_prompt, "width": result.width, "height": result.height,
-        "views": [{"file": f"view_{i + 1:02d}.png", "azimuth": a, "elevation": e, "distance": d, "role": role}
-                  for i, ((a, e, d), role) in enumerate(zip(views, roles))],
-    }  # fmt: skip
+        "prompt": result.prompt,
+        "seed": result.seed,
+        "steps": options.steps,
+        "guidance": options.guidance,
+        "negative_prompt": options.negative_prompt,
+        "width": result.width,
+        "height": result.height,
+        "views": [
+            {"file": f"view_{i + 1:02d}.png", "azimuth": a, "elevation": e, "distance": d, "role": role}
+            for i, ((a, e, d), role) in enumerate(zip(views, roles))
+        ],
+    }
     named = {view["file"]: frame for view, frame in zip(metadata["views"], frames)}
     archive = out.save_zip(folder / "multiview.zip", named, metadata)
     figure = _views_figure(host, views, from_image)
