@@ -7,14 +7,21 @@ import pytest
 
 
 def test_identity_assembles_img_markers_for_the_references_given(studio, photo, fast):
-    given = {"mode": "identity", "reference_1": photo, "caption_1": "a man", "reference_3": photo,
-             "caption_3": "a man smiling", "target_caption": "a man on a beach"}  # fmt: skip
+    given = {
+        "mode": "identity",
+        "reference_1": photo,
+        "caption_1": "a man",
+        "reference_3": photo,
+        "caption_3": "a man smiling",
+        "target_caption": "a man on a beach",
+    }
     gallery, _, prompt = studio.identity(**given, size="64x64", num_images=2, **fast)
     assert prompt == "[[faceid]] [[img0]] a man on a beach [[img1]] a man [[img2]] a man smiling"
     assert len(gallery) == 2 and gallery[0][0].size == (64, 64)
     # The preview takes what the tab's widgets hand over, in order: only whether each photo is given matters.
-    preview = studio.identity_prompt("identity", True, "a man", None, "", True, "a man smiling", None, "",
-                                     "a man on a beach", "")  # fmt: skip
+    preview = studio.identity_prompt(
+        "identity", True, "a man", None, "", True, "a man smiling", None, "", "a man on a beach", ""
+    )
     assert preview == prompt
 
 

@@ -14,8 +14,9 @@ from ui.figures import ROLE_COLOURS
 def test_slots_generate_targets_beside_their_conditions(studio, photo, fast):
     rows = [["image", "condition", 1, None, None, None], ["camera", "condition", None, 0, 20, 1.7],
             ["image", "target", None, None, None, None], ["camera", "target", None, None, None, None]]  # fmt: skip
-    gallery, cameras, figure, seed, prompt = studio.slots(prompt="[[multiview]] toys", slots=rows, images=[photo],
-                                                          size="64x64", **fast)  # fmt: skip
+    gallery, cameras, figure, seed, prompt = studio.slots(
+        prompt="[[multiview]] toys", slots=rows, images=[photo], size="64x64", **fast
+    )
     assert [caption for _, caption in gallery] == ["slot 0 · condition", "slot 2 · generated · image 1 · seed 11"]
     assert [row[:2] for row in cameras] == [[1, "condition"], [3, "estimated"]]
     assert cameras[0][2:5] == [0.0, 20.0, 1.7]  # the given camera stays where it was given
@@ -25,8 +26,9 @@ def test_slots_generate_targets_beside_their_conditions(studio, photo, fast):
 
 def test_slots_joint_targets_and_plain_errors(studio, fast):
     two = [["image", "target"], ["image", "target"]]
-    gallery, cameras, figure, _, _ = studio.slots(prompt="[[depth2image]] a cube", slots=two, size="64x64",
-                                                  num_images=2, **fast)  # fmt: skip
+    gallery, cameras, figure, _, _ = studio.slots(
+        prompt="[[depth2image]] a cube", slots=two, size="64x64", num_images=2, **fast
+    )
     assert len(gallery) == 4 and cameras == [] and figure is None
     with pytest.raises(gr.Error, match="Slot 0: kind must be 'image' or 'camera'"):
         studio.slots(prompt="[[text2image]] x", slots=[["picture", "target"]], **fast)
