@@ -46,7 +46,9 @@ class Runs:
         """``fn`` as a coroutine on a worker thread, for Gradio: cancelling the coroutine sets the run's
         stop token."""
 
-        @functools.wraps(fn)
+        # Not ``fn.__dict__``: a bound endpoint's would bring its function's unbound ``__signature__``
+        # (``host`` first), and Gradio would read the coroutine's parameters from it.
+        @functools.wraps(fn, updated=())
         async def run(*args, **kwargs):
             stop = threading.Event()
             context = contextvars.copy_context()  # Gradio's context (progress, warnings) goes along

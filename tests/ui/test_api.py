@@ -16,6 +16,7 @@ from tests.helpers import NO_LABELS, camera_traces, table
 from ui.figures import ROLE_COLOURS
 
 FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}
+RUN = {**FAST, "negative_prompt": ""}  # the client would send the widget's default: the model's negative prompt
 BLUE, ORANGE, GREEN = ROLE_COLOURS["condition"], ROLE_COLOURS["generated"], ROLE_COLOURS["estimated"]
 
 
@@ -51,7 +52,7 @@ def test_control_with_an_uploaded_condition(client, scene):
         condition_image=scene["scene_depth"],
         caption="a cube",
         labels=NO_LABELS,
-        **FAST,
+        **RUN,
         api_name="/control",
     )
     assert image_at(shown).size == image_at(gallery[0]["image"]).size == (64, 64) and prompt == "[[depth2image]] a cube"
@@ -65,7 +66,7 @@ def test_control_inpainting_with_a_painted_layer(client, scene, examples):
         condition_image=None,
         inpainting=editor,
         caption="a green cone",
-        **FAST,
+        **RUN,
         api_name="/control",
     )
     grey = np.all(np.asarray(image_at(shown)) == 128, axis=-1)
@@ -82,7 +83,7 @@ def test_make_condition(client, scene):
 
 def test_understand_depth_files_download(client, scene):
     shown, raw, mesh, files, regions, seed, prompt = client.predict(
-        photo=scene["scene_az000"], target="depth", **FAST, api_name="/understand"
+        photo=scene["scene_az000"], target="depth", caption="", **FAST, api_name="/understand"
     )
     assert image_at(shown).size == image_at(raw).size == (64, 64) and Path(mesh).suffix == ".glb"
     names = sorted(Path(f).name for f in files)
@@ -93,7 +94,7 @@ def test_understand_depth_files_download(client, scene):
 def test_understand_boxes_report_regions(client, scene):
     labels = table([["cube", "red"], ["sphere", "blue"]])
     *_, regions, _, prompt = client.predict(
-        photo=scene["scene_az000"], target="boundingbox", labels=labels, **FAST, api_name="/understand"
+        photo=scene["scene_az000"], target="boundingbox", labels=labels, caption="", **FAST, api_name="/understand"
     )
     assert [r["class"] for r in regions] == ["cube", "sphere"]
     assert prompt == "[[boundingbox2image]] <#FF0000 red boundingbox: cube> <#0000FF blue boundingbox: sphere>"
@@ -102,7 +103,17 @@ def test_understand_boxes_report_regions(client, scene):
 def test_identity(client, examples):
     reference = handle_file(str(examples / "identity_1.png"))
     given = {"reference_1": reference, "caption_1": "a man with glasses", "target_caption": "the man at the beach"}
-    gallery, _, prompt = client.predict(mode="identity", **given, size="64x64", **FAST, api_name="/identity")
+    gallery, _, prompt = client.predict(
+        mode="identity",
+        **given,
+        caption_2="",
+        caption_3="",
+        caption_4="",
+        subject_name="",
+        size="64x64",
+        **RUN,
+        api_name="/identity",
+    )
     assert prompt == "[[faceid]] [[img0]] the man at the beach [[img1]] a man with glasses"
     assert image_at(gallery[0]["image"]).size == (64, 64)
 
@@ -110,7 +121,7 @@ def test_identity(client, examples):
 def test_multiview_returns_views_turntable_and_zip(client, scene):
     cameras = table([[0, 0, 1.7], [90, 0, 1.7], [180, 0, 1.7]])
     gallery, gif, archive, figure, _, prompt = client.predict(
-        image=scene["scene_az000"], caption="toys", cameras=cameras, **FAST, api_name="/multiview"
+        image=scene["scene_az000"], caption="toys", cameras=cameras, size="auto", **RUN, api_name="/multiview"
     )
     assert len(gallery) == 3 and gallery[0]["caption"].endswith("your photo (condition)")
     assert Image.open(gif).n_frames == 3 and prompt == "[[multiview]] toys"
@@ -123,7 +134,7 @@ def test_multiview_returns_views_turntable_and_zip(client, scene):
 
 def test_estimate_cameras(client, scene):
     photos = [{"image": scene["scene_az000"], "caption": None}, {"image": scene["scene_az090"], "caption": None}]
-    figure, rows, _, prompt = client.predict(photos=photos, **FAST, api_name="/estimate_cameras")
+    figure, rows, _, prompt = client.predict(photos=photos, caption="", **FAST, api_name="/estimate_cameras")
     assert [row[0] for row in rows["data"]] == [1, 2] and rows["data"][0][1:4] == [0, 0, 1.7]
     assert camera_traces(figure) == [("estimated", GREEN, "photo 1"), ("estimated", GREEN, "photo 2")]
     assert figure["type"] == "plotly" and prompt == "[[multiview]]"
@@ -146,10 +157,10 @@ def test_camera_preset(client):
 
 def test_bad_input_is_a_plain_error_and_the_app_keeps_serving(client):
     with pytest.raises(AppError, match="Describe the image to generate in the Prompt box first"):
-        client.predict(prompt="  ", **FAST, api_name="/text_to_image")
+        client.predict(prompt="  ", **RUN, api_name="/text_to_image")
     with pytest.raises(AppError, match="The width must be a multiple of 16"):
-        client.predict(prompt="a cube", size="65x64", **FAST, api_name="/text_to_image")
-    gallery, *_ = client.predict(prompt="a cube", size="64x64", **FAST, api_name="/text_to_image")
+        client.predict(prompt="a cube", size="65x64", **RUN, api_name="/text_to_image")
+    gallery, *_ = client.predict(prompt="a cube", size="64x64", **RUN, api_name="/text_to_image")
     assert gallery
 
 
@@ -157,18 +168,25 @@ def test_uploads_over_the_limit_are_refused(client, tmp_path):
     big = tmp_path / "huge.png"
     big.write_bytes(b"\x89PNG" + bytes(26 * 1024 * 1024))  # 26 MB: over the app's 25 MB limit
     with pytest.raises(Exception, match="(?i)(too large|exceed|size)"):
-        client.predict(photo=handle_file(str(big)), target="depth", **FAST, api_name="/understand")
+        client.predict(photo=handle_file(str(big)), target="depth", caption="", **FAST, api_name="/understand")
     assert client.predict(api_name="/model_info")["native_side"] == 64  # and the app is still up
 
 
 def test_a_cancelled_job_frees_the_model_at_once(client):
     job = client.submit(
-        prompt="a cube", size="64x64", steps=200, seed=1, randomize_seed=False, api_name="/text_to_image"
+        prompt="a cube",
+        size="64x64",
+        steps=200,
+        guidance=4.0,
+        negative_prompt="",
+        seed=1,
+        randomize_seed=False,
+        api_name="/text_to_image",
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (job.status().progress_data or [None])[0]:
         time.sleep(0.1)
     job.cancel()
     started = time.monotonic()
-    gallery, *_ = client.predict(prompt="a cube", size="64x64", **FAST, api_name="/text_to_image")
+    gallery, *_ = client.predict(prompt="a cube", size="64x64", **RUN, api_name="/text_to_image")
     assert gallery and time.monotonic() - started < 20  # not behind the rest of the 200 steps

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reaso
 SIDE = 32
 RUN = {"steps": 30, "guidance": 3.0, "seed": 11, "randomize_seed": False}
 UNDERSTAND = {"steps": 30, "guidance": 1.5, "seed": 11, "randomize_seed": False}
+BLANK = {"caption_3": "", "caption_4": "", "subject_name": ""}  # text boxes the client always sends
 NONE = {"negative_prompt": ""}  # as the checks were measured: no negative prompt
 
 
@@ -91,7 +92,7 @@ def test_text_to_image_draws_the_object_named(client):
 def test_deblurring_restores_this_scene(client, world, files, caption_only):
     blurry = files("scene_blurry.png")
     _, gallery, _, _ = client.predict(
-        condition="deblurring", condition_image=blurry, **NONE, **RUN, api_name="/control"
+        condition="deblurring", condition_image=blurry, caption="", **NONE, **RUN, api_name="/control"
     )
     sharp = world["front"].rgb.astype(float)
     baseline = max(psnr(image, sharp) for image in caption_only)
@@ -124,7 +125,7 @@ def test_editing_recolours_the_named_object_and_keeps_the_rest(client, world, fi
 
 def test_understand_depth_orders_the_scene(client, world, files):
     result, raw, mesh, downloads, _, _, _ = client.predict(
-        photo=files("scene_az000.png"), target="depth", **UNDERSTAND, api_name="/understand"
+        photo=files("scene_az000.png"), target="depth", caption="", **UNDERSTAND, api_name="/understand"
     )
     disparity = pixels(raw).mean(-1)
     depth = world["front"].depth
@@ -135,7 +136,12 @@ def test_understand_depth_orders_the_scene(client, world, files):
 def test_understand_segments_each_named_object(client, world, files):
     rows = example_text()["scene"]["semantic_labels"]
     _, raw, _, _, _, _, _ = client.predict(
-        photo=files("scene_az000.png"), target="semanticmap", labels=table(rows), **UNDERSTAND, api_name="/understand"
+        photo=files("scene_az000.png"),
+        target="semanticmap",
+        labels=table(rows),
+        caption="",
+        **UNDERSTAND,
+        api_name="/understand",
     )
     masks = color_masks(pixels(raw), [colour for _, colour in rows])
     ious = [iou(mask, world["front"].ids == k) for k, mask in enumerate(masks, start=1)]
@@ -153,7 +159,9 @@ def test_identity_keeps_the_references_objects(client, files):
         "caption_2": refs[1]["caption"],
         "target_caption": ident["target_caption"],
     }
-    gallery, _, _ = client.predict(mode="identity", **given, **NONE, **RUN, num_images=2, api_name="/identity")
+    gallery, _, _ = client.predict(
+        mode="identity", **given, **BLANK, size="auto", **NONE, **RUN, num_images=2, api_name="/identity"
+    )
     colours = {word for word in ident["target_caption"].split() if word in {"orange", "cyan"}}
     assert all(dominant_color(pixels(item["image"])) in colours for item in gallery)
 
@@ -188,7 +196,7 @@ def test_camera_estimation_finds_the_orbits_height_and_radius(client, files):
     2.07-2.14), not the azimuths."""
     photos = [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in (0, 90, 180)]
     settings = {"steps": 30, "guidance": 1.0, "seed": 11, "randomize_seed": False}
-    _, rows, _, _ = client.predict(photos=photos, **settings, api_name="/estimate_cameras")
+    _, rows, _, _ = client.predict(photos=photos, caption="", **settings, api_name="/estimate_cameras")
     cameras = rows["data"]
     assert len(cameras) == 3
     for _, _, elevation, distance, _ in cameras:

@@ -38,6 +38,12 @@ def test_every_endpoint_keeps_its_parameters(studio, name):
     assert list(parameters) == list(API[name]) and defaults == API[name]
 
 
+@pytest.mark.parametrize("name", list(API))
+def test_gradio_sees_the_same_parameters_through_the_cancellable_wrapper(studio, name):
+    endpoint = getattr(studio, name)
+    assert inspect.signature(studio.cancellable(endpoint)) == inspect.signature(endpoint)
+
+
 def test_endpoints_are_methods_of_the_studio_and_its_host(studio):
     assert isinstance(studio, Studio) and studio.model_info()["native_side"] == 64
     assert studio.text_to_image.__doc__.startswith("Images from a caption.")
