@@ -53,18 +53,24 @@ class TaskPreset:
     build: Callable[..., TaskSpec]
     outputs: str = "image"  # "image", "condition", "views" or "cameras"
     params: tuple[str, ...] = field(default=())
+    label_kind: str | None = None  # "mask" or "boundingbox": the task takes class-and-colour labels
+
+    @property
+    def labelled(self) -> bool:
+        return self.label_kind is not None
 
 
 TASKS: dict[str, TaskPreset] = {}
 
 
-def _register(name: str, title: str, description: str, outputs: str = "image"):
+def _register(name: str, title: str, description: str, outputs: str = "image", label_kind: str | None = None):
     def wrap(fn: Callable[..., tuple[str, list[Slot]] | tuple[str, list[Slot], float]]):
         def build(**kwargs) -> TaskSpec:
             prompt, views, *guidance = fn(**kwargs)
             return TaskSpec(name, prompt, views, guidance[0] if guidance else DEFAULT_GUIDANCE)
 
-        TASKS[name] = TaskPreset(name, title, description, build, outputs, tuple(inspect.signature(fn).parameters))
+        params = tuple(inspect.signature(fn).parameters)
+        TASKS[name] = TaskPreset(name, title, description, build, outputs, params, label_kind)
         return fn
 
     return wrap
@@ -93,14 +99,16 @@ def _labels_kind(cond: str, labels: Sequence[Label]) -> dict:
 
 
 def _register_condition(cond: str, what: str) -> None:
-    @_register(f"{cond}2image", f"{what} to image", f"Generate an image that follows a {what}.")
+    kind = LABELLED.get(cond)
+
+    @_register(f"{cond}2image", f"{what} to image", f"Generate an image that follows a {what}.", label_kind=kind)
     def to_image(condition: ImageInput, caption: str = "", labels: Sequence[Label] = ()):
         return task_prompt(cond, caption, **_labels_kind(cond, labels)), [
             ImageSlot.target(),
             ImageSlot.condition(condition),
         ]
 
-    @_register(f"image2{cond}", f"Image to {what}", f"Estimate the {what} of a photo.", outputs="condition")
+    @_register(f"image2{cond}", f"Image to {what}", f"Estimate the {what} of a photo.", "condition", kind)
     def from_image(image: ImageInput, caption: str = "", labels: Sequence[Label] = ()):
         return task_prompt(cond, caption, **_labels_kind(cond, labels)), [
             ImageSlot.condition(image),

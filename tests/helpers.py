@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -33,3 +34,12 @@ def load_pipeline(folder: str | os.PathLike, **kwargs):
     pipe = OneDiffusionPipeline.from_pretrained(folder, **kwargs)
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def camera_traces(figure) -> list[tuple[str, str, str]]:
+    """(role, colour, label) of each camera frustum of a camera figure: a plotly Figure, or a ``gr.Plot``
+    value as ``gradio_client`` returns it."""
+    data = json.loads(figure["plot"])["data"] if isinstance(figure, dict) else figure.to_dict()["data"]
+    frustums = [t for t in data if t.get("mode") == "lines" and t.get("legendgroup")]
+    labels = next((t["text"] for t in data if t.get("name") == "labels"), [])
+    return [(t["legendgroup"], t["line"]["color"], label) for t, label in zip(frustums, labels)]

@@ -1,6 +1,8 @@
 """OneDiffusion Studio: the Gradio app over one cached OneDiffusion pipeline.
 
-``ui.service.Studio`` holds the pipeline and every behaviour (testable without a browser);
+``ui.host.ModelHost`` holds the pipeline and runs one model turn at a time; ``ui.endpoints`` (one module
+per tab) are the behaviour, testable without a browser; ``ui.service.Studio`` is the host with those
+endpoints as methods; ``ui.catalogue`` lists each tab's options and the engine task behind each;
 ``ui.tabs`` lay out and wire one tab each; ``ui.layout.build_demo`` assembles the page.
 """
 

@@ -18,7 +18,9 @@ from .service import Studio
 
 EXAMPLES_DIR = ASSETS / "examples"
 GPU_QUEUE = "gpu"  # every model run shares one queue slot: one generation at a time per GPU
-CHEAP = {"concurrency_limit": None, "show_progress": "hidden", "api_visibility": "undocumented"}
+QUIET = {"show_progress": "hidden", "api_visibility": "undocumented"}  # a widget reacting: no spinner, not in the API
+CHEAP = {"concurrency_limit": None, **QUIET}
+DOWNLOADS = ["download", "download_all", "fullscreen"]
 LABEL_HEADERS = ["class", "colour"]
 
 
@@ -74,27 +76,67 @@ def sampling(
     """
     defaults = studio.defaults
     with gr.Row(equal_height=True):
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED, scale=3, elem_classes=["seed"],
-                         info="The seed used is written back here after each run.")  # fmt: skip
-        randomize = gr.Checkbox(True, label="Random seed", scale=1, info="Untick to reuse the seed above.",
-                                elem_classes=["random-seed"])  # fmt: skip
+        seed = gr.Number(
+            0,
+            label="Seed",
+            precision=0,
+            minimum=0,
+            maximum=MAX_SEED,
+            scale=3,
+            elem_classes=["seed"],
+            info="The seed used is written back here after each run.",
+        )
+        randomize = gr.Checkbox(
+            True, label="Random seed", scale=1, info="Untick to reuse the seed above.", elem_classes=["random-seed"]
+        )
     with gr.Accordion("Settings", open=False):
         with gr.Row():
-            steps = gr.Slider(1, MAX_STEPS, defaults.steps, step=1, label="Steps", elem_classes=["steps"],
-                              info=defaults.steps_hint())  # fmt: skip
-            guidance_ = gr.Slider(0, MAX_GUIDANCE, defaults.guidance, step=0.1, label="Guidance",
-                                  info=defaults.guidance_hint())  # fmt: skip
+            steps = gr.Slider(
+                1, MAX_STEPS, defaults.steps, step=1, label="Steps", elem_classes=["steps"], info=defaults.steps_hint()
+            )
+            guidance_ = gr.Slider(
+                0, MAX_GUIDANCE, defaults.guidance, step=0.1, label="Guidance", info=defaults.guidance_hint()
+            )
         size = None
         if sizes is not None:
-            size = gr.Dropdown(sizes, value=size_value or sizes[0][1], label="Size (width × height)", elem_classes=["size"],
-                               allow_custom_value=True, info="Presets follow the model's aspect-ratio table; "
-                               "or type e.g. 640x384 (multiples of 16).")  # fmt: skip
+            size = gr.Dropdown(
+                sizes,
+                value=size_value or sizes[0][1],
+                label="Size (width × height)",
+                elem_classes=["size"],
+                allow_custom_value=True,
+                info="Presets follow the model's aspect-ratio table; or type e.g. 640x384 (multiples of 16).",
+            )
         count = gr.Slider(1, MAX_IMAGES, 1, step=1, label="Number of images") if many else None
         negative_prompt = None
         if negative is not None:
-            negative_prompt = gr.Textbox(negative, label="Negative prompt", lines=2,
-                                         info="What to steer away from. Leave empty for none.")  # fmt: skip
+            negative_prompt = gr.Textbox(
+                negative, label="Negative prompt", lines=2, info="What to steer away from. Leave empty for none."
+            )
     return Sampling(negative_prompt, size, steps, guidance_, seed, randomize, count)
+
+
+def given_image(label: str, height: int, **options) -> gr.Image:
+    """An image the person gives the model (framed blue, as a condition)."""
+    return gr.Image(label=label, type="pil", format="png", height=height, elem_classes=["condition"], **options)
+
+
+def shown_image(label: str, frame: str = "generated", height: int = 320, **options) -> gr.Image:
+    """An image the page shows, framed as ``frame`` ("generated": orange, "condition": blue)."""
+    options = {"type": "pil", "format": "png", **options}
+    return gr.Image(label=label, interactive=False, height=height, elem_classes=[frame, "fit"], **options)
+
+
+def given_gallery(label: str, columns: int, height: int, elem_id: str | None = None) -> gr.Gallery:
+    """Several images the person gives the model (framed blue)."""
+    options = {"columns": columns, "height": height, "elem_id": elem_id}
+    return gr.Gallery(label=label, type="pil", format="png", interactive=True, elem_classes=["condition"], **options)
+
+
+def generated_gallery(label: str, elem_id: str, columns: int = 2, height: int = 420) -> gr.Gallery:
+    """What the model generated (framed orange), each image downloadable."""
+    options = {"columns": columns, "height": height, "elem_id": elem_id}
+    return gr.Gallery(label=label, format="png", elem_classes=["generated"], buttons=DOWNLOADS, **options)
 
 
 def run_buttons(label: str = "Generate") -> tuple[gr.Button, gr.Button]:
@@ -107,18 +149,30 @@ def run_buttons(label: str = "Generate") -> tuple[gr.Button, gr.Button]:
 def prompt_accordion(label: str = "Prompt sent to the model") -> gr.Textbox:
     """The assembled prompt (task token, labels, [[imgN]] markers), kept up to date as inputs change."""
     with gr.Accordion(label, open=False):
-        return gr.Textbox(label="Assembled prompt", interactive=False, lines=2, buttons=["copy"],
-                          elem_classes=["assembled-prompt"])  # fmt: skip
+        return gr.Textbox(
+            label="Assembled prompt", interactive=False, lines=2, buttons=["copy"], elem_classes=["assembled-prompt"]
+        )
 
 
 def label_table(rows: Sequence[Sequence[str]] = (("", ""),), visible: bool = True) -> gr.Dataframe:
     """Class-and-colour rows for semantic maps and boxes; a blank colour takes the next palette colour."""
     names = ", ".join(name for _, name in PALETTE)
     return gr.Dataframe(
-        [list(r) for r in rows], headers=LABEL_HEADERS, datatype=["str", "str"], type="array", column_count=2,
-        row_count=1, label=f"Classes and colours (colours: {names})",
-        interactive=True, visible=visible,
-    )  # fmt: skip
+        [list(r) for r in rows],
+        headers=LABEL_HEADERS,
+        datatype=["str", "str"],
+        type="array",
+        column_count=2,
+        row_count=1,
+        label=f"Classes and colours (colours: {names})",
+        interactive=True,
+        visible=visible,
+    )
+
+
+def label_rows(visible: bool = True) -> tuple[gr.Dataframe, gr.HTML]:
+    """The class-and-colour table with the palette's legend below it."""
+    return label_table(visible=visible), palette_legend(visible=visible)
 
 
 def palette_legend(visible: bool = True) -> gr.HTML:
@@ -131,11 +185,16 @@ def palette_legend(visible: bool = True) -> gr.HTML:
 
 def wire_run(studio: Studio, run: gr.Button, stop: gr.Button, fn: Callable, inputs: list, outputs: list, api_name: str):
     """Run ``fn`` on the shared GPU queue when ``run`` is clicked; Stop cancels the event, which
-    interrupts the pipeline after its current step (see ``Studio.cancellable``)."""
+    interrupts the pipeline after its current step (see ``ModelHost.cancellable``)."""
     event = run.click(
-        studio.cancellable(fn), inputs, outputs, api_name=api_name, concurrency_id=GPU_QUEUE,
-        concurrency_limit=1, scroll_to_output=True,
-    )  # fmt: skip
+        studio.cancellable(fn),
+        inputs,
+        outputs,
+        api_name=api_name,
+        concurrency_id=GPU_QUEUE,
+        concurrency_limit=1,
+        scroll_to_output=True,
+    )
     stop.click(studio.cancel, None, None, cancels=[event], **CHEAP)
     return event
 

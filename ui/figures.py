@@ -50,15 +50,33 @@ def _object_marker(size: float = 0.25) -> go.Mesh3d:
     i = [0, 0, 4, 4, 0, 0, 2, 2, 0, 0, 1, 1]
     j = [1, 2, 5, 6, 1, 4, 3, 6, 2, 4, 3, 5]
     k = [3, 3, 7, 7, 5, 5, 7, 7, 6, 6, 7, 7]
-    return go.Mesh3d(x=corners[:, 0], y=corners[:, 1], z=corners[:, 2], i=i, j=j, k=k, color="#999999",
-                     opacity=0.35, name="object", hoverinfo="name", showlegend=True)  # fmt: skip
+    return go.Mesh3d(
+        x=corners[:, 0],
+        y=corners[:, 1],
+        z=corners[:, 2],
+        i=i,
+        j=j,
+        k=k,
+        color="#999999",
+        opacity=0.35,
+        name="object",
+        hoverinfo="name",
+        showlegend=True,
+    )
 
 
 def _ground_ring(radius: float) -> go.Scatter3d:
     angles = np.linspace(0, 2 * np.pi, 73)
-    return go.Scatter3d(x=radius * np.cos(angles), y=radius * np.sin(angles), z=np.zeros_like(angles), mode="lines",
-                        line={"color": "#cccccc", "dash": "dot"}, name="ground circle", hoverinfo="skip",
-                        showlegend=False)  # fmt: skip
+    return go.Scatter3d(
+        x=radius * np.cos(angles),
+        y=radius * np.sin(angles),
+        z=np.zeros_like(angles),
+        mode="lines",
+        line={"color": "#cccccc", "dash": "dot"},
+        name="ground circle",
+        hoverinfo="skip",
+        showlegend=False,
+    )
 
 
 def _camera_trace(camera: Camera, name: str, role: str, aspect: float, first_of_role: bool) -> go.Scatter3d:
@@ -66,17 +84,34 @@ def _camera_trace(camera: Camera, name: str, role: str, aspect: float, first_of_
     azimuth, elevation, distance = spherical(camera)
     hover = f"{name}<br>azimuth {azimuth:g}°, elevation {elevation:g}°, distance {distance:g}<br>{ROLE_NAMES[role]}"
     return go.Scatter3d(
-        x=lines[:, 0], y=lines[:, 1], z=lines[:, 2], mode="lines", line={"color": ROLE_COLOURS[role], "width": 5},
-        name=ROLE_NAMES[role], legendgroup=role, showlegend=first_of_role, hovertext=hover, hoverinfo="text",
-    )  # fmt: skip
+        x=lines[:, 0],
+        y=lines[:, 1],
+        z=lines[:, 2],
+        mode="lines",
+        line={"color": ROLE_COLOURS[role], "width": 5},
+        name=ROLE_NAMES[role],
+        legendgroup=role,
+        showlegend=first_of_role,
+        hovertext=hover,
+        hoverinfo="text",
+    )
 
 
 def _labels_trace(cameras: Sequence[Camera], names: Sequence[str], roles: Sequence[str]) -> go.Scatter3d:
     centres = np.stack([cam.centre for cam in cameras])
     colours = [ROLE_COLOURS[r] for r in roles]
-    return go.Scatter3d(x=centres[:, 0], y=centres[:, 1], z=centres[:, 2], mode="markers+text", text=list(names),
-                        textposition="top center", marker={"size": 4, "color": colours}, hoverinfo="skip",
-                        showlegend=False, name="labels")  # fmt: skip
+    return go.Scatter3d(
+        x=centres[:, 0],
+        y=centres[:, 1],
+        z=centres[:, 2],
+        mode="markers+text",
+        text=list(names),
+        textposition="top center",
+        marker={"size": 4, "color": colours},
+        hoverinfo="skip",
+        showlegend=False,
+        name="labels",
+    )
 
 
 def camera_figure(
@@ -99,9 +134,17 @@ def camera_figure(
     axis = {"showbackground": False, "showticklabels": False, "title": "", "zeroline": False}
     figure.update_layout(
         title={"text": title, "x": 0.02, "font": {"size": 14}} if title else None,
-        scene={"aspectmode": "data", "xaxis": axis, "yaxis": axis, "zaxis": axis,
-               "camera": {"eye": {"x": 1.4, "y": -1.4, "z": 1.0}}},
-        margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0}, height=420,
-        legend={"orientation": "h", "y": 0.02}, uirevision="cameras", template="none",  # "none": a small payload
-    )  # fmt: skip
+        scene={
+            "aspectmode": "data",
+            "xaxis": axis,
+            "yaxis": axis,
+            "zaxis": axis,
+            "camera": {"eye": {"x": 1.4, "y": -1.4, "z": 1.0}},
+        },
+        margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
+        height=420,
+        legend={"orientation": "h", "y": 0.02},
+        uirevision="cameras",
+        template="none",  # "none": a small payload
+    )
     return figure

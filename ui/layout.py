@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .catalogue import TABS
 from .common import EXAMPLES_DIR
 from .service import Studio
 from .tabs import control, identity, multiview, slots, text_to_image, understand
@@ -14,14 +15,15 @@ One diffusion model for every image task ([Le et al., CVPR 2025](https://arxiv.o
 generate, control, understand, keep an identity, move the camera. Everything you **give** the model
 (a *condition*) is framed in blue; everything it **generates** is framed in orange."""
 
-TABS = [
-    ("Text to image", "text-to-image", text_to_image),
-    ("Control", "control", control),
-    ("Understanding", "understanding", understand),
-    ("Identity", "identity", identity),
-    ("Multiview", "multiview", multiview),
-    ("Slots (advanced)", "slots", slots),
-]
+# Each tab of the catalogue (its id and title) and the module that lays it out, in page order.
+TAB_MODULES = {
+    "text-to-image": text_to_image,
+    "control": control,
+    "understanding": understand,
+    "identity": identity,
+    "multiview": multiview,
+    "slots": slots,
+}
 
 CSS = """
 .block.banner { padding: 0.6rem 1rem; border-radius: 8px; background: #eef5ff; border: 1px solid #b9d3f5; }
@@ -43,11 +45,14 @@ def build_demo(studio: Studio) -> gr.Blocks:
     info = studio.info
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
-        gr.Markdown(studio.banner(), elem_id="model-banner",
-                    elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"])  # fmt: skip
+        gr.Markdown(
+            studio.banner(),
+            elem_id="model-banner",
+            elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"],
+        )
         with gr.Tabs():
-            for title, tab_id, module in TABS:
-                with gr.Tab(title, id=tab_id, elem_id=f"tab-{tab_id}"):
+            for tab_id, module in TAB_MODULES.items():
+                with gr.Tab(TABS[tab_id].title, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(studio)
         gr.api(studio.model_info, api_name="model_info", concurrency_limit=None)
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)

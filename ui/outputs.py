@@ -111,8 +111,15 @@ def label_regions(drawing: Image.Image, labels: Sequence[Label], tolerance: floa
         near = np.linalg.norm(pixels - np.array(label.rgb, np.float64), axis=-1) < tolerance
         ys, xs = np.nonzero(near)
         box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1] if len(xs) else None
-        regions.append({"class": label.name, "colour": label.color, "hex": label.hex,
-                        "share": round(float(near.mean()), 4), "box": box})  # fmt: skip
+        regions.append(
+            {
+                "class": label.name,
+                "colour": label.color,
+                "hex": label.hex,
+                "share": round(float(near.mean()), 4),
+                "box": box,
+            }
+        )
     return regions
 
 

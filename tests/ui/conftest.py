@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -22,7 +23,6 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]  # fmt: skip
 STARTUP_SECONDS = 180
-FAST = {"steps": 2, "size": "64x64"}  # every test run: 2 steps at 64 px
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +35,18 @@ def studio(tiny_pipe):
 @pytest.fixture(scope="session")
 def examples() -> Path:
     return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def fast() -> dict:
+    """Sampling settings of a quick, reproducible run (2 steps, seed 11)."""
+    return {"steps": 2, "guidance": 4.0, "seed": 11, "randomize_seed": False}
+
+
+@pytest.fixture(scope="session")
+def photo() -> Image.Image:
+    """A 3:2 photo of the example scene (not square, so sizes follow its aspect ratio)."""
+    return Image.open(EXAMPLES / "scene_az000.png").convert("RGB").resize((96, 64))
 
 
 def _free_port() -> int:

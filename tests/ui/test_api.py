@@ -12,13 +12,12 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from tests.helpers import NO_LABELS, camera_traces, table
+from ui.figures import ROLE_COLOURS
+
 FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}
-NO_LABELS = {"headers": ["class", "colour"], "data": [["", ""]]}
-
-
-def table(rows: list[list]) -> dict:
-    """A Dataframe input as the client sends it."""
-    return {"headers": [str(i) for i in range(len(rows[0]))], "data": rows}
+RUN = {**FAST, "negative_prompt": ""}  # the client would send the widget's default: the model's negative prompt
+BLUE, ORANGE, GREEN = ROLE_COLOURS["condition"], ROLE_COLOURS["generated"], ROLE_COLOURS["estimated"]
 
 
 def image_at(path: str) -> Image.Image:
@@ -36,17 +35,25 @@ def test_model_info_names_the_model_in_use(client, tiny_model_dir):
 
 
 def test_text_to_image_and_its_seed(client):
-    gallery, seed, prompt = client.predict("a red cube", "", "64x48", 2, 4.0, 0, True, 2, api_name="/text_to_image")
+    settings = {"prompt": "a red cube", "negative_prompt": "", "size": "64x48", "steps": 2, "num_images": 2}
+    gallery, seed, prompt = client.predict(**settings, guidance=4.0, randomize_seed=True, api_name="/text_to_image")
     assert len(gallery) == 2 and image_at(gallery[0]["image"]).size == (64, 48)
     assert gallery[0]["caption"] == f"image 1 · seed {seed}" and prompt == "[[text2image]] a red cube"
-    again, same, _ = client.predict("a red cube", "", "64x48", 2, 4.0, seed, False, 2, api_name="/text_to_image")
+    again, same, _ = client.predict(
+        **settings, guidance=4.0, seed=seed, randomize_seed=False, api_name="/text_to_image"
+    )
     assert same == seed
     assert np.array_equal(np.asarray(image_at(gallery[1]["image"])), np.asarray(image_at(again[1]["image"])))
 
 
 def test_control_with_an_uploaded_condition(client, scene):
     shown, gallery, seed, prompt = client.predict(
-        "depth", scene["scene_depth"], None, "a cube", NO_LABELS, "", "auto", **FAST, num_images=1, api_name="/control"
+        condition="depth",
+        condition_image=scene["scene_depth"],
+        caption="a cube",
+        labels=NO_LABELS,
+        **RUN,
+        api_name="/control",
     )
     assert image_at(shown).size == image_at(gallery[0]["image"]).size == (64, 64) and prompt == "[[depth2image]] a cube"
 
@@ -55,23 +62,28 @@ def test_control_inpainting_with_a_painted_layer(client, scene, examples):
     editor = {"background": scene["scene_az000"], "layers": [handle_file(str(examples / "scene_mask_layer.png"))],
               "composite": None}  # fmt: skip
     shown, gallery, _, prompt = client.predict(
-        "inpainting", None, editor, "a green cone", NO_LABELS, "", "auto", **FAST, num_images=1, api_name="/control"
+        condition="inpainting",
+        condition_image=None,
+        inpainting=editor,
+        caption="a green cone",
+        **RUN,
+        api_name="/control",
     )
     grey = np.all(np.asarray(image_at(shown)) == 128, axis=-1)
     assert 0.05 < grey.mean() < 0.5 and prompt == "[[image_inpainting]] a green cone"  # the painted box only
 
 
 def test_make_condition(client, scene):
-    edges = client.predict("canny", scene["scene_az000"], NO_LABELS, 2, 1, api_name="/make_condition")
+    edges = client.predict(condition="canny", photo=scene["scene_az000"], api_name="/make_condition")
     values = set(np.unique(np.asarray(image_at(edges))))
     assert values <= {0, 255} and image_at(edges).size == (128, 128)  # computed here, at the photo's size
-    depth = client.predict("depth", scene["scene_az000"], NO_LABELS, 2, 1, api_name="/make_condition")
+    depth = client.predict(condition="depth", photo=scene["scene_az000"], steps=2, seed=1, api_name="/make_condition")
     assert image_at(depth).size == (64, 64)  # by the model
 
 
 def test_understand_depth_files_download(client, scene):
     shown, raw, mesh, files, regions, seed, prompt = client.predict(
-        scene["scene_az000"], "depth", NO_LABELS, "", **FAST, api_name="/understand"
+        photo=scene["scene_az000"], target="depth", caption="", **FAST, api_name="/understand"
     )
     assert image_at(shown).size == image_at(raw).size == (64, 64) and Path(mesh).suffix == ".glb"
     names = sorted(Path(f).name for f in files)
@@ -82,7 +94,7 @@ def test_understand_depth_files_download(client, scene):
 def test_understand_boxes_report_regions(client, scene):
     labels = table([["cube", "red"], ["sphere", "blue"]])
     *_, regions, _, prompt = client.predict(
-        scene["scene_az000"], "boundingbox", labels, "", **FAST, api_name="/understand"
+        photo=scene["scene_az000"], target="boundingbox", labels=labels, caption="", **FAST, api_name="/understand"
     )
     assert [r["class"] for r in regions] == ["cube", "sphere"]
     assert prompt == "[[boundingbox2image]] <#FF0000 red boundingbox: cube> <#0000FF blue boundingbox: sphere>"
@@ -90,10 +102,18 @@ def test_understand_boxes_report_regions(client, scene):
 
 def test_identity(client, examples):
     reference = handle_file(str(examples / "identity_1.png"))
+    given = {"reference_1": reference, "caption_1": "a man with glasses", "target_caption": "the man at the beach"}
     gallery, _, prompt = client.predict(
-        "identity", reference, "a man with glasses", None, "", None, "", None, "", "the man at the beach", "", "", "64x64",
-        **FAST, num_images=1, api_name="/identity",
-    )  # fmt: skip
+        mode="identity",
+        **given,
+        caption_2="",
+        caption_3="",
+        caption_4="",
+        subject_name="",
+        size="64x64",
+        **RUN,
+        api_name="/identity",
+    )
     assert prompt == "[[faceid]] [[img0]] the man at the beach [[img1]] a man with glasses"
     assert image_at(gallery[0]["image"]).size == (64, 64)
 
@@ -101,19 +121,22 @@ def test_identity(client, examples):
 def test_multiview_returns_views_turntable_and_zip(client, scene):
     cameras = table([[0, 0, 1.7], [90, 0, 1.7], [180, 0, 1.7]])
     gallery, gif, archive, figure, _, prompt = client.predict(
-        scene["scene_az000"], "toys", cameras, "", "auto", **FAST, api_name="/multiview"
+        image=scene["scene_az000"], caption="toys", cameras=cameras, size="auto", **RUN, api_name="/multiview"
     )
     assert len(gallery) == 3 and gallery[0]["caption"].endswith("your photo (condition)")
     assert Image.open(gif).n_frames == 3 and prompt == "[[multiview]] toys"
     with zipfile.ZipFile(archive) as z:
         assert "run.json" in z.namelist()
-    assert figure["type"] == "plotly"
+    # The photo's camera blue (a condition), the generated views orange, each named.
+    views = [("condition", BLUE, "view 1"), ("generated", ORANGE, "view 2"), ("generated", ORANGE, "view 3")]
+    assert figure["type"] == "plotly" and camera_traces(figure) == views
 
 
 def test_estimate_cameras(client, scene):
     photos = [{"image": scene["scene_az000"], "caption": None}, {"image": scene["scene_az090"], "caption": None}]
-    figure, rows, _, prompt = client.predict(photos, "", **FAST, api_name="/estimate_cameras")
+    figure, rows, _, prompt = client.predict(photos=photos, caption="", **FAST, api_name="/estimate_cameras")
     assert [row[0] for row in rows["data"]] == [1, 2] and rows["data"][0][1:4] == [0, 0, 1.7]
+    assert camera_traces(figure) == [("estimated", GREEN, "photo 1"), ("estimated", GREEN, "photo 2")]
     assert figure["type"] == "plotly" and prompt == "[[multiview]]"
 
 
@@ -121,23 +144,23 @@ def test_slots(client, scene):
     rows = table([["image", "condition", 1, None, None, None], ["image", "target", None, None, None, None]])
     images = [{"image": scene["scene_depth"], "caption": None}]
     gallery, cameras, figure, _, prompt = client.predict(
-        "[[depth2image]] a cube", rows, images, "", "64x64", **FAST, num_images=1, api_name="/slots"
+        prompt="[[depth2image]] a cube", slots=rows, images=images, size="64x64", **FAST, api_name="/slots"
     )
     assert [item["caption"] for item in gallery] == ["slot 0 · condition", "slot 1 · generated · image 1 · seed 5"]
     assert cameras["data"] == [] and prompt == "[[depth2image]] a cube"
 
 
 def test_camera_preset(client):
-    rows = client.predict("Orbit: 3 views around the object", api_name="/camera_preset")
+    rows = client.predict(preset="Orbit: 3 views around the object", api_name="/camera_preset")
     assert [row[0] for row in rows["data"]] == [0, 120, 240]
 
 
 def test_bad_input_is_a_plain_error_and_the_app_keeps_serving(client):
     with pytest.raises(AppError, match="Describe the image to generate in the Prompt box first"):
-        client.predict("  ", "", "64x64", **FAST, num_images=1, api_name="/text_to_image")
+        client.predict(prompt="  ", **RUN, api_name="/text_to_image")
     with pytest.raises(AppError, match="The width must be a multiple of 16"):
-        client.predict("a cube", "", "65x64", **FAST, num_images=1, api_name="/text_to_image")
-    gallery, *_ = client.predict("a cube", "", "64x64", **FAST, num_images=1, api_name="/text_to_image")
+        client.predict(prompt="a cube", size="65x64", **RUN, api_name="/text_to_image")
+    gallery, *_ = client.predict(prompt="a cube", size="64x64", **RUN, api_name="/text_to_image")
     assert gallery
 
 
@@ -145,16 +168,25 @@ def test_uploads_over_the_limit_are_refused(client, tmp_path):
     big = tmp_path / "huge.png"
     big.write_bytes(b"\x89PNG" + bytes(26 * 1024 * 1024))  # 26 MB: over the app's 25 MB limit
     with pytest.raises(Exception, match="(?i)(too large|exceed|size)"):
-        client.predict(handle_file(str(big)), "depth", NO_LABELS, "", **FAST, api_name="/understand")
+        client.predict(photo=handle_file(str(big)), target="depth", caption="", **FAST, api_name="/understand")
     assert client.predict(api_name="/model_info")["native_side"] == 64  # and the app is still up
 
 
 def test_a_cancelled_job_frees_the_model_at_once(client):
-    job = client.submit("a cube", "", "64x64", 200, 4.0, 1, False, 1, api_name="/text_to_image")
+    job = client.submit(
+        prompt="a cube",
+        size="64x64",
+        steps=200,
+        guidance=4.0,
+        negative_prompt="",
+        seed=1,
+        randomize_seed=False,
+        api_name="/text_to_image",
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (job.status().progress_data or [None])[0]:
         time.sleep(0.1)
     job.cancel()
     started = time.monotonic()
-    gallery, *_ = client.predict("a cube", "", "64x64", **FAST, num_images=1, api_name="/text_to_image")
+    gallery, *_ = client.predict(prompt="a cube", size="64x64", **RUN, api_name="/text_to_image")
     assert gallery and time.monotonic() - started < 20  # not behind the rest of the 200 steps

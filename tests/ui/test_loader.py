@@ -72,7 +72,7 @@ def test_zero_gpu_spaces_get_cuda_and_the_gpu_decorator(monkeypatch):
     import sys
     from types import SimpleNamespace
 
-    from ui.service import gpu_decorator
+    from ui.host import gpu_decorator
 
     def plain(x):
         return x
@@ -109,7 +109,7 @@ def test_studio_loads_once(tiny_model_dir, monkeypatch):
         calls.append(settings)
         return real(settings)
 
-    monkeypatch.setattr("ui.service.load_pipeline", counting)
+    monkeypatch.setattr("ui.host.load_pipeline", counting)
     studio = Studio(Settings(model=str(tiny_model_dir), device="cpu"))
     assert studio.info.native_side == 64 and studio.pipe is studio.pipe
     studio.load()

@@ -88,12 +88,12 @@ def test_every_key_is_optional():
 
 def test_runs_that_omit_settings_use_the_models_defaults(mini, used):
     calls = used(mini)
-    gallery, _, _ = mini.text_to_image("a blue cube on a grey floor", **SEED)
-    mini.control("editing", gallery[0][0], caption="make the blue cube red", **SEED)
-    mini.understand(gallery[0][0], "depth", **SEED)
+    gallery, _, _ = mini.text_to_image(prompt="a blue cube on a grey floor", **SEED)
+    mini.control(condition="editing", condition_image=gallery[0][0], caption="make the blue cube red", **SEED)
+    mini.understand(photo=gallery[0][0], target="depth", **SEED)
     assert [(o.steps, o.guidance) for o in calls] == [(3, 2.5)] * 3
     assert [o.negative_prompt for o in calls] == ["blurry", "blurry", ""]  # understanding takes none
-    mini.text_to_image("a cube", steps=2, guidance=1.5, negative_prompt="", **SEED)
+    mini.text_to_image(prompt="a cube", steps=2, guidance=1.5, negative_prompt="", **SEED)
     assert (calls[-1].steps, calls[-1].guidance, calls[-1].negative_prompt) == (2, 1.5, "")
 
 
@@ -105,22 +105,22 @@ def test_the_page_starts_at_the_models_defaults(mini):
 
 def test_cameras_follow_the_models_camera(mini, examples):
     assert mini.default_camera_rows() == [[0, 25, 2.1], [90, 25, 2.1], [180, 25, 2.1], [270, 25, 2.1]]
-    assert mini.camera_preset("Front, then from behind (azimuth 180°)") == [[0, 25, 2.1], [180, 25, 2.1]]
+    assert mini.camera_preset(preset="Front, then from behind (azimuth 180°)") == [[0, 25, 2.1], [180, 25, 2.1]]
     assert "Orbit from slightly above: 4 views, elevation 45°" in mini.camera_preset_names()
-    _, _, archive, *_ = mini.multiview(None, "a red cube", [[0, 25, None], [90, 25, None]], steps=1, **SEED)
+    _, _, archive, *_ = mini.multiview(caption="a red cube", cameras=[[0, 25, None], [90, 25, None]], steps=1, **SEED)
     with zipfile.ZipFile(archive) as z:
         assert [view["distance"] for view in json.loads(z.read("run.json"))["views"]] == [2.1, 2.1]  # blank: 2.1
     photos = [(str(examples / f"scene_az{a:03d}.png"), None) for a in (0, 90)]
-    _, rows, _, _ = mini.estimate_cameras(photos, steps=1, **SEED)
+    _, rows, _, _ = mini.estimate_cameras(photos=photos, steps=1, **SEED)
     assert rows[0][1:4] == [0.0, 25.0, 2.1]  # photo 1 drawn at the model's first view
 
 
 def test_the_banner_and_how_tos_name_what_the_model_was_not_trained_for(mini):
     assert mini.info.description == STUDIO["description"] and STUDIO["description"] in mini.banner()
-    assert mini.untrained("Control") == ["HED soft edges", "Human pose"]
-    assert mini.untrained("Understanding") == ["Human pose", "HED soft edges", "Canny edges"]
-    assert mini.untrained("Identity") == ["subject-driven"] and mini.untrained_note("Text to image") == ""
-    assert "Not trained for HED soft edges, Human pose" in mini.untrained_note("Control")
+    assert mini.untrained("control") == ["HED soft edges", "Human pose"]
+    assert mini.untrained("understanding") == ["Human pose", "HED soft edges", "Canny edges"]
+    assert mini.untrained("identity") == ["subject-driven"] and mini.untrained_note("text-to-image") == ""
+    assert "Not trained for HED soft edges, Human pose" in mini.untrained_note("control")
     assert mini.banner().endswith(
         "Not trained for (expect noise): Control: HED soft edges, Human pose; "
         "Understanding: Human pose, HED soft edges, Canny edges; Identity: subject-driven."
@@ -133,9 +133,9 @@ def test_the_banner_and_how_tos_name_what_the_model_was_not_trained_for(mini):
 def test_a_model_without_studio_json_keeps_todays_defaults(studio, used):
     assert slider_values(studio) == {"Steps": {DEFAULT_STEPS}, "Guidance": {DEFAULT_GUIDANCE}}
     assert control.on_condition(studio, "editing")[-1] == EDITING_GUIDANCE
-    assert studio.default_camera_rows()[1] == [90, 0, 1.7] and studio.untrained("Control") == []
+    assert studio.default_camera_rows()[1] == [90, 0, 1.7] and studio.untrained("control") == []
     assert "Not trained" not in studio.banner()
     calls = used(studio)
-    photo = studio.text_to_image("a cube", steps=1, **SEED)[0][0][0]
-    studio.control("editing", photo, caption="make it red", steps=1, **SEED)
+    photo = studio.text_to_image(prompt="a cube", steps=1, **SEED)[0][0][0]
+    studio.control(condition="editing", condition_image=photo, caption="make it red", steps=1, **SEED)
     assert [o.guidance for o in calls] == [DEFAULT_GUIDANCE, EDITING_GUIDANCE]

@@ -19,6 +19,7 @@ from onediffusion.loading import PUBLISHED_MODEL
 from onediffusion.mini import MINI_MODEL
 from onediffusion.mini.evaluate import abs_rel, color_masks, dominant_color, iou, psnr
 from onediffusion.mini.world import OBJECT_COLORS, render, sample_scene
+from tests.helpers import table
 from ui.common import example_text
 
 pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")
@@ -26,11 +27,8 @@ pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reaso
 SIDE = 32
 RUN = {"steps": 30, "guidance": 3.0, "seed": 11, "randomize_seed": False}
 UNDERSTAND = {"steps": 30, "guidance": 1.5, "seed": 11, "randomize_seed": False}
-NO_LABELS = {"headers": ["class", "colour"], "data": [["", ""]]}
-
-
-def table(rows: list[list]) -> dict:
-    return {"headers": [str(i) for i in range(len(rows[0]))], "data": rows}
+BLANK = {"caption_3": "", "caption_4": "", "subject_name": ""}  # text boxes the client always sends
+NONE = {"negative_prompt": ""}  # as the checks were measured: no negative prompt
 
 
 def pixels(path: str) -> np.ndarray:
@@ -70,7 +68,9 @@ def scene_caption():
 def caption_only(client, scene_caption) -> list[np.ndarray]:
     """What text to image alone gives for the scene's caption (made once): the baseline a tab that
     ignored its image would match."""
-    gallery, _, _ = client.predict(scene_caption, "", "auto", **RUN, num_images=2, api_name="/text_to_image")
+    gallery, _, _ = client.predict(
+        prompt=scene_caption, negative_prompt="", **RUN, num_images=2, api_name="/text_to_image"
+    )
     return [pixels(item["image"]) for item in gallery]
 
 
@@ -85,16 +85,16 @@ def test_text_to_image_draws_the_object_named(client):
     11: cyan four times out of four)."""
     caption = next(c for c in example_text()["text_to_image"] if sum(w in OBJECT_COLORS for w in c.split()) == 1)
     colour = next(w for w in caption.split() if w in OBJECT_COLORS)  # "a cyan sphere on a grey floor"
-    gallery, _, _ = client.predict(caption, "", "auto", **RUN, num_images=4, api_name="/text_to_image")
+    gallery, _, _ = client.predict(prompt=caption, negative_prompt="", **RUN, num_images=4, api_name="/text_to_image")
     drawn = [dominant_color(pixels(item["image"])) for item in gallery]
     assert drawn.count(colour) >= 3, drawn
 
 
 def test_deblurring_restores_this_scene(client, world, files, caption_only):
+    blurry = files("scene_blurry.png")
     _, gallery, _, _ = client.predict(
-        "deblurring", files("scene_blurry.png"), None, "", NO_LABELS, "", "auto", **RUN, num_images=1,
-        api_name="/control",
-    )  # fmt: skip
+        condition="deblurring", condition_image=blurry, caption="", **NONE, **RUN, api_name="/control"
+    )
     sharp = world["front"].rgb.astype(float)
     baseline = max(psnr(image, sharp) for image in caption_only)
     assert psnr(pixels(gallery[0]["image"]), sharp) >= baseline + 5  # measured (shipped Mini): 25.7 dB against 12.7
@@ -102,9 +102,8 @@ def test_deblurring_restores_this_scene(client, world, files, caption_only):
 
 def test_inpainting_keeps_the_photo_outside_the_mask(client, world, files, scene_caption, caption_only):
     editor = {"background": files("scene_az000.png"), "layers": [files("scene_mask_layer.png")], "composite": None}
-    shown, gallery, _, _ = client.predict(
-        "inpainting", None, editor, scene_caption, NO_LABELS, "", "auto", **RUN, num_images=1, api_name="/control"
-    )
+    given = {"condition": "inpainting", "condition_image": None, "inpainting": editor, "caption": scene_caption}
+    shown, gallery, _, _ = client.predict(**given, **NONE, **RUN, api_name="/control")
     kept = ~np.all(pixels(shown) == 128, axis=-1)  # the mask the model saw is painted grey
     photo = world["front"].rgb.astype(float)
     baseline = max(psnr(image[kept], photo[kept]) for image in caption_only)
@@ -115,10 +114,8 @@ def test_inpainting_keeps_the_photo_outside_the_mask(client, world, files, scene
 def test_editing_recolours_the_named_object_and_keeps_the_rest(client, world, files, caption_only):
     instruction = example_text()["scene"]["instruction"]  # "make the blue cube red"
     *_, old, shape, new = instruction.split()
-    _, gallery, _, _ = client.predict(
-        "editing", files("scene_az000.png"), None, instruction, NO_LABELS, "", "auto", **RUN, num_images=1,
-        api_name="/control",
-    )  # fmt: skip
+    given = {"condition": "editing", "condition_image": files("scene_az000.png"), "caption": instruction}
+    _, gallery, _, _ = client.predict(**given, **NONE, **RUN, api_name="/control")
     out, front = pixels(gallery[0]["image"]), world["front"]
     k = next(k for k, obj in enumerate(world["scene"].objects, start=1) if (obj.color, obj.shape) == (old, shape))
     named, rest = front.ids == k, front.ids != k
@@ -129,7 +126,7 @@ def test_editing_recolours_the_named_object_and_keeps_the_rest(client, world, fi
 
 def test_understand_depth_orders_the_scene(client, world, files):
     result, raw, mesh, downloads, _, _, _ = client.predict(
-        files("scene_az000.png"), "depth", NO_LABELS, "", **UNDERSTAND, api_name="/understand"
+        photo=files("scene_az000.png"), target="depth", caption="", **UNDERSTAND, api_name="/understand"
     )
     disparity = pixels(raw).mean(-1)
     depth = world["front"].depth
@@ -140,7 +137,12 @@ def test_understand_depth_orders_the_scene(client, world, files):
 def test_understand_segments_each_named_object(client, world, files):
     rows = example_text()["scene"]["semantic_labels"]
     _, raw, _, _, _, _, _ = client.predict(
-        files("scene_az000.png"), "semanticmap", table(rows), "", **UNDERSTAND, api_name="/understand"
+        photo=files("scene_az000.png"),
+        target="semanticmap",
+        labels=table(rows),
+        caption="",
+        **UNDERSTAND,
+        api_name="/understand",
     )
     masks = color_masks(pixels(raw), [colour for _, colour in rows])
     ious = [iou(mask, world["front"].ids == k) for k, mask in enumerate(masks, start=1)]
@@ -151,10 +153,16 @@ def test_understand_segments_each_named_object(client, world, files):
 def test_identity_keeps_the_references_objects(client, files):
     ident = example_text()["identity"]
     refs = ident["references"]
+    given = {
+        "reference_1": files(refs[0]["file"]),
+        "caption_1": refs[0]["caption"],
+        "reference_2": files(refs[1]["file"]),
+        "caption_2": refs[1]["caption"],
+        "target_caption": ident["target_caption"],
+    }
     gallery, _, _ = client.predict(
-        "identity", files(refs[0]["file"]), refs[0]["caption"], files(refs[1]["file"]), refs[1]["caption"],
-        None, "", None, "", ident["target_caption"], "", "", "auto", **RUN, num_images=2, api_name="/identity",
-    )  # fmt: skip
+        mode="identity", **given, **BLANK, size="auto", **NONE, **RUN, num_images=2, api_name="/identity"
+    )
     colours = {word for word in ident["target_caption"].split() if word in {"orange", "cyan"}}
     assert all(dominant_color(pixels(item["image"])) in colours for item in gallery)
 
@@ -171,7 +179,7 @@ def colour_shares(rgb: np.ndarray) -> dict[str, float]:
 def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption):
     rows = [view["camera"] for view in example_text()["scene"]["views"]]
     gallery, gif, archive, _, _, _ = client.predict(
-        files("scene_az000.png"), scene_caption, table(rows), "", "auto", **RUN, api_name="/multiview"
+        image=files("scene_az000.png"), caption=scene_caption, cameras=table(rows), **NONE, **RUN, api_name="/multiview"
     )
     colours = {obj.color for obj in world["scene"].objects}
     assert len(gallery) == 3 and gif and archive
@@ -188,7 +196,8 @@ def test_camera_estimation_finds_the_orbits_height_and_radius(client, files):
     height and radius of the orbit from the images (measured with the shipped Mini: 15.6-25.5 degrees,
     2.07-2.14), not the azimuths."""
     photos = [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in (0, 90, 180)]
-    _, rows, _, _ = client.predict(photos, "", 30, 1.0, 11, False, api_name="/estimate_cameras")
+    settings = {"steps": 30, "guidance": 1.0, "seed": 11, "randomize_seed": False}
+    _, rows, _, _ = client.predict(photos=photos, caption="", **settings, api_name="/estimate_cameras")
     cameras = rows["data"]
     assert len(cameras) == 3
     for _, _, elevation, distance, _ in cameras:
@@ -201,7 +210,7 @@ def test_slots_estimate_depth_from_a_given_photo(client, world, files):
     slots = table([["image", "condition", 1, None, None, None], ["image", "target", None, None, None, None]])
     images = [{"image": files("scene_az000.png"), "caption": None}]
     gallery, _, _, _, _ = client.predict(
-        "[[depth2image]]", slots, images, "", "auto", **UNDERSTAND, num_images=1, api_name="/slots"
+        prompt="[[depth2image]]", slots=slots, images=images, **UNDERSTAND, api_name="/slots"
     )
     assert [item["caption"].split(" · ")[1] for item in gallery] == ["condition", "generated"]
     disparity = pixels(gallery[-1]["image"]).mean(-1)

@@ -6,41 +6,15 @@ import functools
 
 import gradio as gr
 
-from ..common import (
-    example,
-    example_text,
-    how_to,
-    label_table,
-    live,
-    palette_legend,
-    prompt_accordion,
-    run_buttons,
-    sampling,
-    wire_run,
-)
-from ..service import CONTROL_CONDITIONS, LABELLED_CONDITIONS, Studio
+from .. import common
+from ..catalogue import CONTROL
+from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..service import Studio
 
 HOW_TO = """**Pick a condition, give it, describe the result, press Generate.** The *condition* (blue frame) is
 what the model must follow; the images on the right (orange frame) are generated. Give the condition
 directly, or drop a photo in *Make it from a photo*: Canny edges and blur are computed here, depth,
 HED, pose, segmentation and boxes by the model itself (its understanding direction)."""
-
-# Per condition: what to do, the condition box's label, the make button's label (None: no button).
-GUIDE = {
-    "depth": ("Give a depth map (near is bright).", "Depth map", "Estimate the depth map (model)"),
-    "canny": ("Give white edges on black.", "Canny edges", "Compute Canny edges"),
-    "hed": ("Give soft HED edges.", "HED soft edges", "Estimate HED edges (model)"),
-    "pose": ("Give an OpenPose-style skeleton on black.", "Pose skeleton", "Estimate the pose (model)"),
-    "semanticmap": ("Give a map painted in palette colours and name each colour's class in the table.",
-                    "Semantic map", "Segment the photo (model; name the classes first)"),
-    "boundingbox": ("Give boxes drawn in palette colours and name each colour's class in the table.",
-                    "Bounding boxes", "Find the boxes (model; name the classes first)"),
-    "inpainting": ("Upload a photo in the editor and paint over the region to fill in; describe what goes "
-                   "there.", "", None),
-    "deblurring": ("Give a blurry photo (or blur a sharp one to try it).", "Blurry photo", "Blur the photo"),
-    "editing": ("Give the photo to edit and write the instruction, e.g. 'make the sky purple'.",
-                "Photo to edit", "Use the photo as is"),
-}  # fmt: skip
 
 SCENE = example_text()["scene"]  # a world scene: its caption, class rows and an instruction
 EXAMPLES = [
@@ -52,64 +26,71 @@ EXAMPLES = [
     ["editing", example("scene_az000.png"), SCENE["instruction"], []],
     ["pose", example("pose.png"), "a woman in a yellow raincoat waving, city street", []],  # the world has no people
 ]
-INPAINTING_EXAMPLE = {"background": example("scene_az000.png"), "layers": [example("scene_mask_layer.png")],
-                      "composite": None}  # fmt: skip
+INPAINTING_EXAMPLE = {
+    "background": example("scene_az000.png"),
+    "layers": [example("scene_mask_layer.png")],
+    "composite": None,
+}
+FIRST = CONTROL.options[0]
 
 
 def on_condition(studio: Studio, condition: str) -> tuple:
     """Show the inputs the chosen condition needs and set the model's guidance for it."""
-    hint, box_label, make_label = GUIDE[condition]
-    inpainting = condition == "inpainting"
-    labelled = condition in LABELLED_CONDITIONS
+    option = CONTROL.option(condition)
+    inpainting = option.takes_mask
     return (
-        f"*{hint}*",
+        f"*{option.hint}*",
         gr.update(visible=not inpainting),
-        gr.update(value=make_label or "", visible=make_label is not None),
-        gr.update(label=f"Condition: {box_label.lower()} (given to the model)", visible=not inpainting),
+        gr.update(value=option.make_label or "", visible=option.make_label is not None),
+        gr.update(label=_box_label(option.box), visible=not inpainting),
         gr.update(visible=inpainting),
-        gr.update(visible=labelled),
-        gr.update(visible=labelled),
-        gr.update(label="Instruction" if condition == "editing" else "Caption (what the result shows)"),
-        studio.defaults.guidance_for(condition),
+        gr.update(visible=option.labelled),
+        gr.update(visible=option.labelled),
+        gr.update(label="Instruction" if option.takes_instruction else "Caption (what the result shows)"),
+        studio.defaults.guidance_for(option.task),
     )
 
 
+def _box_label(box: str) -> str:
+    return f"Condition: {box.lower()} (given to the model)"
+
+
+def _condition_inputs() -> tuple:
+    """The condition's inputs: the make-it accordion, the condition box, the inpainting editor."""
+    with gr.Accordion("Make it from a photo", open=False) as maker:
+        photo = gr.Image(label="Photo", type="pil", format="png", height=220)
+        make = gr.Button(FIRST.make_label)
+    condition_image = common.given_image(_box_label(FIRST.box), 280, elem_id="control-condition")
+    brush = gr.Brush(colors=["#FFFFFF"], color_mode="fixed")
+    editor = {"type": "pil", "format": "png", "height": 360, "elem_classes": ["condition"], "transforms": ()}
+    inpainting = gr.ImageEditor(label="Photo: paint over the region to fill in", visible=False, brush=brush, **editor)
+    return maker, photo, make, condition_image, inpainting
+
+
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Control"))
+    how_to(HOW_TO, studio.untrained_note(CONTROL.id))
     with gr.Row():
         with gr.Column(scale=2):
-            condition = gr.Dropdown([(label, key) for key, label in CONTROL_CONDITIONS.items()], value="depth",
-                                    label="Condition")  # fmt: skip
-            hint = gr.Markdown(f"*{GUIDE['depth'][0]}*")
-            with gr.Accordion("Make it from a photo", open=False) as maker:
-                photo = gr.Image(label="Photo", type="pil", format="png", height=220)
-                make = gr.Button(GUIDE["depth"][2])
-            condition_image = gr.Image(label="Condition: depth map (given to the model)", type="pil", format="png", height=280,
-                                       elem_classes=["condition"], elem_id="control-condition")  # fmt: skip
-            inpainting = gr.ImageEditor(label="Photo: paint over the region to fill in", type="pil", format="png", visible=False,
-                                        brush=gr.Brush(colors=["#FFFFFF"], color_mode="fixed"), height=360,
-                                        elem_classes=["condition"], transforms=())  # fmt: skip
+            condition = gr.Dropdown(CONTROL.choices(), value=FIRST.key, label="Condition")
+            hint = gr.Markdown(f"*{FIRST.hint}*")
+            maker, photo, make, condition_image, inpainting = _condition_inputs()
             caption = gr.Textbox(label="Caption (what the result shows)", lines=2)
-            labels = label_table(visible=False)
-            legend = palette_legend(visible=False)
+            labels, legend = common.label_rows(visible=False)
             run, stop = run_buttons()
             settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True))
         with gr.Column(scale=3):
             with gr.Row():
-                shown = gr.Image(label="Condition, as the model saw it", type="pil", format="png", interactive=False,
-                                 elem_classes=["condition", "fit"], height=320)  # fmt: skip
-                gallery = gr.Gallery(label="Generated", format="png", columns=2, height=320, elem_id="control-gallery",
-                                     elem_classes=["generated"], buttons=["download", "download_all", "fullscreen"])  # fmt: skip
+                shown = common.shown_image("Condition, as the model saw it", frame="condition")
+                gallery = common.generated_gallery("Generated", "control-gallery", height=320)
             assembled = prompt_accordion()
     gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples")
-    gr.Examples([["inpainting", INPAINTING_EXAMPLE, SCENE["caption"]]], inputs=[condition, inpainting, caption],
-                label="Inpainting example (one object masked)")  # fmt: skip
+    inpainting_example = [["inpainting", INPAINTING_EXAMPLE, SCENE["caption"]]]
+    gr.Examples(inpainting_example, [condition, inpainting, caption], label="Inpainting example (one object masked)")
 
     shown_inputs = [hint, maker, make, condition_image, inpainting, labels, legend, caption, settings.guidance]
-    condition.change(functools.partial(on_condition, studio), condition, shown_inputs, show_progress="hidden",
-                     api_visibility="undocumented")  # fmt: skip
-    wire_run(studio, make, stop, studio.make_condition, [condition, photo, labels, settings.steps, settings.seed],
-             [condition_image], "make_condition")  # fmt: skip
-    wire_run(studio, run, stop, studio.control, [condition, condition_image, inpainting, caption, labels,
-             *settings.inputs()], [shown, gallery, settings.seed, assembled], "control")  # fmt: skip
+    condition.change(functools.partial(on_condition, studio), condition, shown_inputs, **common.QUIET)
+    make_inputs = [condition, photo, labels, settings.steps, settings.seed]
+    wire_run(studio, make, stop, studio.make_condition, make_inputs, [condition_image], "make_condition")
+    run_inputs = [condition, condition_image, inpainting, caption, labels, *settings.inputs()]
+    wire_run(studio, run, stop, studio.control, run_inputs, [shown, gallery, settings.seed, assembled], "control")
     live([condition, caption, labels], studio.control_prompt, [condition, caption, labels], assembled)

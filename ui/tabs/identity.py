@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import common
+from ..catalogue import IDENTITY as MODES
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
@@ -13,8 +15,6 @@ The prompt is assembled for you (see *Prompt sent to the model*): `[[img0]]` is 
 and pose rather than the face. *Subject-driven* mode takes one photo of an object and its name instead.
 In the examples, views of one scene of the demo model's world stand in for photos of one person."""
 
-MODES = [("Identity: the same person in a new photo", "identity"),
-         ("Subject-driven: the same object in a new scene", "subject_driven")]  # fmt: skip
 IDENTITY = example_text()["identity"]  # two views of one world scene, with their captions
 REFERENCES = [[example(ref["file"]), ref["caption"]] for ref in IDENTITY["references"]]
 EXAMPLES = [
@@ -29,33 +29,37 @@ def on_mode(mode: str) -> tuple:
     return gr.update(visible=not identity), *(gr.update(visible=identity) for _ in range(3))
 
 
-def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Identity"))
-    mode = gr.Radio(MODES, value="identity", label="Mode")
+def _references() -> tuple[list, list]:
+    """Four columns of a reference photo and its caption: the widgets (photo, caption, ...) and the columns."""
     references, columns = [], []
     with gr.Row():
         for i in range(1, 5):
             with gr.Column(min_width=160, elem_id=f"reference-{i}") as column:
-                photo = gr.Image(
-                    label=f"Reference photo {i}", type="pil", format="png", height=200, elem_classes=["condition"]
-                )
+                photo = common.given_image(f"Reference photo {i}", 200)
                 caption = gr.Textbox(label=f"Caption of photo {i}", lines=2)
             references += [photo, caption]
             columns.append(column)
+    return references, columns
+
+
+def build(studio: Studio) -> None:
+    how_to(HOW_TO, studio.untrained_note(MODES.id))
+    mode = gr.Radio(MODES.choices(), value="identity", label="Mode")
+    references, columns = _references()
     with gr.Row():
         with gr.Column(scale=2):
             target = gr.Textbox(label="Target caption: the new photo", lines=3)
             subject = gr.Textbox(label="Subject name (e.g. 'robot')", visible=False)
             run, stop = run_buttons()
-            settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True),
-                                size_value=studio.default_size())  # fmt: skip
+            sizes = studio.size_choices(auto=True)
+            settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label="Generated", format="png", columns=2, height=420, elem_id="identity-gallery",
-                                 elem_classes=["generated"], buttons=["download", "download_all", "fullscreen"])  # fmt: skip
+            gallery = common.generated_gallery("Generated", "identity-gallery")
             assembled = prompt_accordion()
     r = references
     gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples")
-    mode.change(on_mode, mode, [subject, *columns[1:]], show_progress="hidden", api_visibility="undocumented")
-    wire_run(studio, run, stop, studio.identity, [mode, *references, target, subject, *settings.inputs()],
-             [gallery, settings.seed, assembled], "identity")  # fmt: skip
-    live([mode, *references, target, subject], studio.identity_prompt, [mode, *references, target, subject], assembled)
+    mode.change(on_mode, mode, [subject, *columns[1:]], **common.QUIET)
+    given = [mode, *references, target, subject]
+    outputs = [gallery, settings.seed, assembled]
+    wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs()], outputs, "identity")
+    live(given, studio.identity_prompt, given, assembled)

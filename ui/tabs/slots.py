@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import common
 from ..common import example, example_text, how_to, run_buttons, sampling, wire_run
-from ..service import SLOT_HEADERS, Studio
+from ..endpoints.slots import SLOT_HEADERS
+from ..service import Studio
 
 HOW_TO = """**Compose any task yourself.** OneDiffusion denoises a sequence of *slots*: each is an image or a
 camera, and either a **condition** (given, kept as is) or a **target** (generated). One row per slot,
@@ -35,8 +37,18 @@ EXAMPLES = [
      [example(VIEWS[0]["file"]), example(VIEWS[2]["file"])]],
     [f"[[depth2image]] {SCENE['caption']}", [_image("target"), _image("target")], None],
 ]  # fmt: skip
-EXAMPLE_LABELS = ["A third view from two given views", "Where was photo 2 taken? (camera 1 known)",
-                  "An image and its depth map, both generated"]  # fmt: skip
+EXAMPLE_LABELS = [
+    "A third view from two given views",
+    "Where was photo 2 taken? (camera 1 known)",
+    "An image and its depth map, both generated",
+]
+
+
+def _slot_table() -> gr.Dataframe:
+    datatype = ["str", "str", "number", "number", "number", "number"]
+    table = {"headers": SLOT_HEADERS, "datatype": datatype, "type": "array", "column_count": 6}
+    label = "Slots, in order: kind (image/camera), role (condition/target), ..."
+    return gr.Dataframe([_image("target")], interactive=True, elem_id="slots-table", label=label, **table)
 
 
 def build(studio: Studio) -> None:
@@ -44,22 +56,16 @@ def build(studio: Studio) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             prompt = gr.Textbox(f"[[text2image]] {SCENE['caption']}", label="Raw prompt", lines=2)
-            table = gr.Dataframe([["image", "target", None, None, None, None]], headers=SLOT_HEADERS,
-                                 datatype=["str", "str", "number", "number", "number", "number"], type="array",
-                                 column_count=6, interactive=True, elem_id="slots-table",
-                                 label="Slots, in order: kind (image/camera), role (condition/target), ...")  # fmt: skip
-            images = gr.Gallery(label="Images for image conditions (numbered from 1)", type="pil", format="png", interactive=True,
-                                columns=4, height=180, elem_classes=["condition"])  # fmt: skip
+            table = _slot_table()
+            images = common.given_gallery("Images for image conditions (numbered from 1)", 4, 180)
             run, stop = run_buttons()
             settings = sampling(studio, negative="", sizes=studio.size_choices(auto=True))
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label="Every image slot: conditions and generated", format="png", columns=3,
-                                 height=360, elem_id="slots-gallery", elem_classes=["generated"],
-                                 buttons=["download", "download_all", "fullscreen"])  # fmt: skip
+            gallery = common.generated_gallery("Every image slot: conditions and generated", "slots-gallery", 3, 360)
             figure = gr.Plot(label="Camera slots: given (blue) and estimated (green)")
-            cameras = gr.Dataframe(headers=["slot", "role", *SLOT_HEADERS[3:], "focal (image widths)"], type="array",
-                                   interactive=False, label="Camera slots")  # fmt: skip
+            headers = ["slot", "role", *SLOT_HEADERS[3:], "focal (image widths)"]
+            cameras = gr.Dataframe(headers=headers, type="array", interactive=False, label="Camera slots")
             used = gr.Textbox(label="Prompt sent to the model", interactive=False, visible=False)
     gr.Examples(EXAMPLES, inputs=[prompt, table, images], example_labels=EXAMPLE_LABELS, label="Zero-shot compositions")
-    wire_run(studio, run, stop, studio.slots, [prompt, table, images, *settings.inputs()],
-             [gallery, cameras, figure, settings.seed, used], "slots")  # fmt: skip
+    outputs = [gallery, cameras, figure, settings.seed, used]
+    wire_run(studio, run, stop, studio.slots, [prompt, table, images, *settings.inputs()], outputs, "slots")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import common
 from ..common import example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
@@ -16,19 +17,17 @@ EXAMPLES = [[caption] for caption in example_text()["text_to_image"]]  # caption
 
 
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Text to image"))
+    how_to(HOW_TO, studio.untrained_note("text-to-image"))
     with gr.Row():
         with gr.Column(scale=2):
             prompt = gr.Textbox(label="Prompt", lines=4, placeholder="Describe the image in detail...")
             run, stop = run_buttons()
-            settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(large=True),
-                                size_value=studio.default_size())  # fmt: skip
+            sizes = studio.size_choices(large=True)
+            settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label="Generated images", format="png", columns=2, height=480,
-                                 elem_classes=["generated"], elem_id="t2i-gallery",
-                                 buttons=["download", "download_all", "fullscreen"])  # fmt: skip
+            gallery = common.generated_gallery("Generated images", "t2i-gallery", height=480)
             assembled = prompt_accordion()
     gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
-    wire_run(studio, run, stop, studio.text_to_image, [prompt, *settings.inputs()],
-             [gallery, settings.seed, assembled], "text_to_image")  # fmt: skip
+    outputs = [gallery, settings.seed, assembled]
+    wire_run(studio, run, stop, studio.text_to_image, [prompt, *settings.inputs()], outputs, "text_to_image")
     live([prompt], studio.text_to_image_prompt, [prompt], assembled)

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..common import (
-    example,
-    example_text,
-    how_to,
-    label_table,
-    live,
-    palette_legend,
-    prompt_accordion,
-    run_buttons,
-    sampling,
-    wire_run,
-)
-from ..service import LABELLED_CONDITIONS, UNDERSTANDING_TARGETS, Studio
+from .. import common
+from ..catalogue import UNDERSTANDING
+from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..service import Studio
 
 HOW_TO = """**Drop a photo, pick what to estimate, press Estimate.** The model runs in its understanding
 direction: the photo is the condition, the map is generated. Depth comes colourised (bright yellow is
@@ -32,43 +23,50 @@ EXAMPLES = [
 
 
 def on_target(target: str) -> tuple:
-    labelled = target in LABELLED_CONDITIONS
+    option = UNDERSTANDING.option(target)
     return (
-        gr.update(visible=labelled),
-        gr.update(visible=labelled),
-        gr.update(visible=target == "depth"),
-        gr.update(visible=labelled),
+        gr.update(visible=option.labelled),
+        gr.update(visible=option.labelled),
+        gr.update(visible=option.shows == "depth"),
+        gr.update(visible=option.labelled),
     )
 
 
+def _results() -> tuple:
+    """The result, the raw output, the depth relief, the regions and the downloads."""
+    with gr.Row():
+        shown = common.shown_image("Result", elem_id="understand-result")
+        raw = common.shown_image("Model output (raw)")
+    relief = {"height": 320, "clear_color": (1, 1, 1, 1), "elem_id": "understand-mesh"}
+    mesh = gr.Model3D(label="Depth as a 3D relief (drag to turn)", **relief)
+    regions = gr.JSON(label="Regions found per class (boxes in pixels: x0, y0, x1, y1)", visible=False)
+    files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="understand-files")
+    return shown, raw, mesh, regions, files
+
+
 def build(studio: Studio) -> None:
-    how_to(HOW_TO, studio.untrained_note("Understanding"))
+    how_to(HOW_TO, studio.untrained_note(UNDERSTANDING.id))
     with gr.Row():
         with gr.Column(scale=2):
-            photo = gr.Image(
-                label="Photo (given to the model)", type="pil", format="png", height=300, elem_classes=["condition"]
-            )
-            target = gr.Radio([(label, key) for key, label in UNDERSTANDING_TARGETS.items()], value="depth",
-                              label="Estimate")  # fmt: skip
-            labels = label_table(visible=False)
-            legend = palette_legend(visible=False)
+            photo = common.given_image("Photo (given to the model)", 300)
+            target = gr.Radio(UNDERSTANDING.choices(), value=UNDERSTANDING.options[0].key, label="Estimate")
+            labels, legend = common.label_rows(visible=False)
             caption = gr.Textbox(label="Caption of the photo (optional)", lines=1)
             run, stop = run_buttons("Estimate")
             settings = sampling(studio, many=False)
         with gr.Column(scale=3):
-            with gr.Row():
-                shown = gr.Image(label="Result", type="pil", format="png", interactive=False, height=320,
-                                 elem_classes=["generated", "fit"], elem_id="understand-result")  # fmt: skip
-                raw = gr.Image(label="Model output (raw)", type="pil", format="png", interactive=False, height=320,
-                               elem_classes=["generated", "fit"])  # fmt: skip
-            mesh = gr.Model3D(label="Depth as a 3D relief (drag to turn)", height=320, clear_color=(1, 1, 1, 1),
-                              elem_id="understand-mesh")  # fmt: skip
-            regions = gr.JSON(label="Regions found per class (boxes in pixels: x0, y0, x1, y1)", visible=False)
-            files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="understand-files")
+            shown, raw, mesh, regions, files = _results()
             assembled = prompt_accordion()
     gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples")
-    target.change(on_target, target, [labels, legend, mesh, regions], show_progress="hidden",
-                  api_visibility="undocumented")  # fmt: skip
-    wire_run(studio, run, stop, studio.understand, [photo, target, labels, caption, *settings.inputs()],
-             [shown, raw, mesh, files, regions, settings.seed, assembled], "understand")  # fmt: skip
+    target.change(on_target, target, [labels, legend, mesh, regions], **common.QUIET)
+    outputs = [shown, raw, mesh, files, regions, settings.seed, assembled]
+    wire_run(
+        studio,
+        run,
+        stop,
+        studio.understand,
+        [photo, target, labels, caption, *settings.inputs()],
+        outputs,
+        "understand",
+    )
     live([target, labels, caption], studio.understand_prompt, [target, labels, caption], assembled)

@@ -1,0 +1,69 @@
+"""Control: images that follow a condition, and conditions made from a photo."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from onediffusion import Label, build_task
+from onediffusion.images import center_crop_resize
+from onediffusion.tasks import TaskSpec
+
+from .. import inputs
+from ..catalogue import CONTROL, ControlOption
+from ..host import ModelHost, RunInputs
+from ..inputs import InputError
+from .base import DUMMY, GENERATE, MAKE, endpoint, numbered, preview
+from .understand import estimate
+
+
+def control_task(option: ControlOption, image: Image.Image, mask, caption: str, labels: list[Label]) -> TaskSpec:
+    """The task of a Control option, each of the tab's inputs given under the name its task takes it by."""
+    if option.takes_instruction and not caption.strip():
+        raise InputError("Write the instruction first: say what to change, e.g. 'make the sky purple'.")
+    given = {"condition": image, "image": image, "mask": mask, "caption": caption, "instruction": caption}
+    if option.labelled:
+        given["labels"] = labels
+    return build_task(option.task, **{name: value for name, value in given.items() if name in option.preset.params})
+
+
+@endpoint(GENERATE)
+def control(
+    host: ModelHost,
+    condition: str,
+    condition_image,
+    inpainting=None,
+    caption: str = "",
+    labels=None,
+    *,
+    run: RunInputs,
+) -> tuple[Image.Image, list[tuple[Image.Image, str]], int, str]:
+    """Images that follow a condition. For inpainting, ``inpainting`` is an image-editor value (the
+    photo as background, the mask painted in its layers) and ``condition_image`` is ignored.
+    Returns (condition as the model saw it, gallery, seed used, assembled prompt)."""
+    option = CONTROL.option(condition)
+    if option.takes_mask:
+        image, mask = inputs.editor_photo_and_mask(inpainting)
+    else:
+        image, mask = inputs.image(condition_image, "condition image"), None
+    spec = control_task(option, image, mask, caption or "", inputs.labels(labels))
+    result = host.generate(spec, host.options(run, option.task), run.progress, run.session)
+    shown = center_crop_resize(spec.views[1].image, result.height, result.width)
+    return shown, numbered(result.images, "generated", result.seed), result.seed, result.prompt
+
+
+@preview
+def control_prompt(host: ModelHost, condition: str, caption: str = "", labels=None) -> str:
+    """The prompt a control run would use, assembled without running the model."""
+    mask = Image.new("L", DUMMY.size, 255)
+    return control_task(CONTROL.option(condition), DUMMY, mask, caption or "", inputs.labels(labels)).prompt
+
+
+@endpoint(MAKE)
+def make_condition(host: ModelHost, condition: str, photo, labels=None, *, run: RunInputs) -> Image.Image:
+    """A condition made from a photo: Canny edges and blur computed here, depth, HED, pose,
+    segmentation and boxes by the model's understanding direction; editing takes the photo as is."""
+    image = inputs.image(photo, "photo")
+    make = CONTROL.option(condition).make
+    if callable(make):
+        return make(image)
+    return estimate(host, image, make, inputs.labels(labels), run).images[0]

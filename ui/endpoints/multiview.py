@@ -1,0 +1,136 @@
+"""Multiview: views of an object from a camera table, the live camera figure, presets, and the camera
+poses of 2-4 photos."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PIL import Image
+
+from onediffusion import build_task
+from onediffusion.cameras import Camera
+from onediffusion.images import center_crop_resize
+from onediffusion.prompts import task_prompt
+
+from .. import camera_presets as cams
+from .. import inputs
+from .. import outputs as out
+from ..figures import camera_figure
+from ..host import Generation, ModelHost, RunInputs, RunOptions
+from ..inputs import InputError
+from .base import ESTIMATE, VIEWS, endpoint, gallery, preview
+
+
+def camera_preset_names(host: ModelHost) -> list[str]:
+    return list(cams.presets(host.defaults.camera))
+
+
+def default_camera_rows(host: ModelHost) -> list[list[float]]:
+    return cams.preset_rows(cams.DEFAULT_PRESET, host.defaults.camera)
+
+
+def _views(host: ModelHost, rows, least: int = 1) -> list[cams.Row]:
+    return cams.rows_to_views(rows, least, distance=host.defaults.camera.distance)
+
+
+def _cameras(host: ModelHost, views: list[cams.Row]) -> list[Camera]:
+    return cams.views_to_cameras(views, host.defaults.camera.focal_length)
+
+
+def _roles(views: list[cams.Row], from_image: bool) -> list[str]:
+    """The first view is the photo's (a condition) when there is a photo; the rest are generated."""
+    return ["condition" if from_image and i == 0 else "generated" for i in range(len(views))]
+
+
+def _views_figure(host: ModelHost, views: list[cams.Row], from_image: bool):
+    names = [f"view {i + 1}" for i in range(len(views))]
+    return camera_figure(_cameras(host, views), names, _roles(views, from_image))
+
+
+@endpoint()
+def camera_preset(host: ModelHost, preset: str) -> list[list[float]]:
+    """The camera table rows of a named preset, at the model's camera (``ui.camera_presets.presets``)."""
+    return cams.preset_rows(preset, host.defaults.camera)
+
+
+@endpoint()
+def camera_preview(host: ModelHost, cameras, image=None):
+    """The 3D figure of a camera table; the first view is drawn as given (blue) when a photo is
+    given (only whether ``image`` is set matters)."""
+    return _views_figure(host, _views(host, cameras), image is not None and image is not False)
+
+
+@endpoint(VIEWS)
+def multiview(
+    host: ModelHost, image=None, caption: str = "", cameras=None, *, run: RunInputs
+) -> tuple[list[tuple[Image.Image, str]], str, str, object, int, str]:
+    """Views of an object from the cameras' rows (azimuth, elevation, distance). With ``image`` the
+    first row is that photo's camera and the others are generated; without, every view comes from
+    ``caption``. Returns (gallery of all views, turntable GIF, zip of the run, 3D camera figure,
+    seed used, assembled prompt)."""
+    photo = inputs.image(image, "photo", required=False)
+    rows = cameras if cameras is not None else default_camera_rows(host)
+    views = _views(host, rows, least=2 if photo is not None else 1)
+    cameras_ = _cameras(host, views)
+    if photo is None and not (caption or "").strip():
+        raise InputError("Add a photo, or describe the object in the caption, to make views of it.")
+    if photo is not None:
+        spec = build_task("image2multiview", image=photo, cameras=cameras_, caption=caption or "")
+    else:
+        spec = build_task("text2multiview", cameras=cameras_, caption=caption)
+    height, width = inputs.parse_size(run.size) or (host.native_side, host.native_side)  # trained on squares
+    options = host.options(replace(run, size=f"{width}x{height}"))
+    result = host.generate(spec, options, run.progress, run.session)
+    frames = ([center_crop_resize(photo, result.height, result.width)] if photo is not None else []) + result.images
+    return _multiview_outputs(host, frames, views, photo is not None, result, options)
+
+
+def _multiview_outputs(host, frames, views, from_image: bool, result: Generation, options: RunOptions) -> tuple:
+    roles = _roles(views, from_image)
+    captions = [
+        f"view {i + 1} · azimuth {a:g}°, elevation {e:g}° · "
+        + ("your photo (condition)" if role == "condition" else "generated")
+        for i, ((a, e, _), role) in enumerate(zip(views, roles))
+    ]
+    folder = out.run_folder()
+    gif = out.save_gif(frames, folder / "turntable.gif")
+    metadata = {
+        "prompt": result.prompt,
+        "seed": result.seed,
+        "steps": options.steps,
+        "guidance": options.guidance,
+        "negative_prompt": options.negative_prompt,
+        "width": result.width,
+        "height": result.height,
+        "views": [
+            {"file": f"view_{i + 1:02d}.png", "azimuth": a, "elevation": e, "distance": d, "role": role}
+            for i, ((a, e, d), role) in enumerate(zip(views, roles))
+        ],
+    }
+    named = {view["file"]: frame for view, frame in zip(metadata["views"], frames)}
+    archive = out.save_zip(folder / "multiview.zip", named, metadata)
+    figure = _views_figure(host, views, from_image)
+    return gallery(frames, captions), str(gif), str(archive), figure, result.seed, result.prompt
+
+
+@preview
+def multiview_prompt(host: ModelHost, caption: str = "") -> str:
+    return task_prompt("multiview", caption or "")
+
+
+@endpoint(ESTIMATE)
+def estimate_cameras(
+    host: ModelHost, photos, caption: str = "", *, run: RunInputs
+) -> tuple[object, list[list], int, str]:
+    """Camera poses of 2-4 photos of the same object. Returns (3D figure of the estimated cameras,
+    rows of photo number, azimuth, elevation, distance and focal length, seed used, assembled prompt).
+    Cameras are relative to photo 1, drawn with photo 1 at the model's first view (azimuth 0, its
+    default elevation and distance)."""
+    images = inputs.gallery_images(photos, "photo", 2, 4)
+    spec = build_task("camera_estimation", images=images, caption=caption or "")
+    result = host.generate(spec, host.options(run), run.progress, run.session)
+    placed = cams.place_around_object(result.cameras, host.defaults.camera.front)
+    names = [f"photo {i + 1}" for i in range(len(placed))]
+    figure = camera_figure(placed, names, ["estimated"] * len(placed), aspect=result.height / result.width)
+    rows = [[i + 1, *row] for i, row in enumerate(cams.camera_rows(placed))]
+    return figure, rows, result.seed, result.prompt

@@ -1,0 +1,76 @@
+"""Understanding: depth, pose, HED, Canny, segmentation or boxes of a photo, by the model itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from onediffusion import Label, build_task
+from onediffusion.images import center_crop_resize
+from onediffusion.tasks import TASKS, TaskSpec
+
+from .. import inputs
+from .. import outputs as out
+from ..catalogue import UNDERSTANDING
+from ..host import Generation, ModelHost, RunInputs
+from ..inputs import InputError
+from .base import DUMMY, ESTIMATE, endpoint, preview
+
+
+def understanding_task(task: str, photo: Image.Image, labels: list[Label], caption: str) -> TaskSpec:
+    """A photo through the model's understanding direction (``image2depth``, ``image2pose``, ...); the
+    class rows go along where the task takes them."""
+    extra = {"labels": labels} if TASKS[task].labelled else {}
+    return build_task(task, image=photo, caption=caption or "", **extra)
+
+
+def estimate(host: ModelHost, photo: Image.Image, task: str, labels: list[Label], run: RunInputs) -> Generation:
+    """``understanding_task`` of a photo (no caption), run."""
+    return host.generate(understanding_task(task, photo, labels, ""), host.options(run), run.progress, run.session)
+
+
+@endpoint(ESTIMATE)
+def understand(
+    host: ModelHost, photo, target: str = "depth", labels=None, caption: str = "", *, run: RunInputs
+) -> tuple[Image.Image, Image.Image, str | None, list[str], list[dict], int, str]:
+    """Depth, pose, HED, Canny, segmentation or boxes of a photo. Returns (the result to look at:
+    colourised depth or an overlay on the photo, the model's raw output, a GLB relief mesh for depth
+    or None, downloadable files, regions found per class, seed used, assembled prompt)."""
+    image = inputs.image(photo, "photo")
+    option = UNDERSTANDING.option(target)
+    label_list = inputs.labels(labels)
+    if option.labelled and not label_list:
+        raise InputError("Name at least one class in the class-and-colour table (e.g. 'sky', 'person').")
+    spec = understanding_task(option.task, image, label_list, caption)
+    result = host.generate(spec, host.options(run), run.progress, run.session)
+    photo_used = center_crop_resize(image, result.height, result.width)
+    folder = out.run_folder()
+    raw = result.images[0]
+    raw.save(folder / f"{target}.png")
+    if option.shows == "depth":
+        return _depth_outputs(result.arrays[0], photo_used, folder) + ([], result.seed, result.prompt)
+    regions = out.label_regions(raw, label_list) if option.labelled else []
+    shown = out.overlay_drawing(photo_used, raw)
+    if option.shows == "boxes":
+        shown = out.draw_boxes(shown, regions)
+    shown.save(folder / f"{target}_overlay.png")
+    files = [str(folder / f"{target}.png"), str(folder / f"{target}_overlay.png")]
+    return shown, raw, None, files, regions, result.seed, result.prompt
+
+
+def _depth_outputs(array: np.ndarray, photo: Image.Image, folder: Path) -> tuple:
+    depth = out.depth_values(array)
+    coloured = out.colourise_depth(depth)
+    coloured.save(folder / "depth_colour.png")
+    png16 = out.save_depth_png16(depth, folder / "depth_16bit.png")
+    glb = out.save_glb(out.depth_mesh(depth, photo), folder / "depth_mesh.glb")
+    files = [str(png16), str(folder / "depth_colour.png"), str(glb)]
+    return coloured, out.to_pil(array), str(glb), files
+
+
+@preview
+def understand_prompt(host: ModelHost, target: str, labels=None, caption: str = "") -> str:
+    task = UNDERSTANDING.option(target).task
+    return understanding_task(task, DUMMY, inputs.labels(labels), caption).prompt

@@ -1,0 +1,258 @@
+"""The model host: the app's one pipeline, loaded once, and one model turn at a time over it.
+
+``ModelHost`` loads the model (with the demo fallback), knows its defaults and sizes, turns the
+sampling widgets' values into checked run options, and runs a task: waiting its turn, reporting
+progress per step, stopping when cancelled, on the GPU that ZeroGPU Spaces attach for the call.
+Endpoints (``ui.endpoints``) build a task from what people give and hand it to ``generate``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+from onediffusion import DEFAULT_NEGATIVE_PROMPT, ImageSlot
+from onediffusion.cameras import Camera
+from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, scaled_size
+from onediffusion.tasks import TaskSpec
+
+from . import inputs
+from . import outputs as out
+from .defaults import ModelDefaults
+from .loader import ModelInfo, Settings, load_pipeline
+from .runs import STOPPED, Runs, step_callback
+
+
+def gpu_decorator(duration: int = 120) -> Callable[[Callable], Callable]:
+    """``spaces.GPU`` on Hugging Face ZeroGPU Spaces (a GPU is attached only while the decorated
+    function runs); elsewhere, where ``spaces`` is not installed, a decorator that changes nothing."""
+    try:
+        import spaces
+    except ImportError:
+        return lambda fn: fn
+    return spaces.GPU(duration=duration)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """The sampling widgets' values as an endpoint receives them (None: the model's default), and who
+    asked: the caller's progress tracker and session. A setting an endpoint does not offer keeps the
+    value here: no negative prompt, the task's size, a fixed seed, one image."""
+
+    negative_prompt: str | None = ""
+    size: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    seed: int = 0
+    randomize_seed: bool = False
+    num_images: int = 1
+    progress: Callable | None = None
+    session: str | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Sampling settings shared by every task; ``size`` None lets the task pick (see ``ModelHost.size_for``)."""
+
+    steps: int = DEFAULT_STEPS
+    guidance: float = DEFAULT_GUIDANCE
+    seed: int = 0
+    negative_prompt: str = ""
+    size: tuple[int, int] | None = None
+    num_images: int = 1
+
+    @classmethod
+    def parse(cls, steps, guidance, seed, randomize_seed, negative_prompt="", size=None, num_images=1) -> RunOptions:
+        """Widget values -> checked options (raises InputError in plain words)."""
+        return cls(
+            steps=inputs.steps(steps),
+            guidance=inputs.guidance(guidance),
+            seed=inputs.seed(seed, bool(randomize_seed)),
+            negative_prompt=(negative_prompt or "").strip(),
+            size=inputs.parse_size(size),
+            num_images=inputs.num_images(num_images),
+        )
+
+
+@dataclass
+class Generation:
+    """One pipeline run: decoded target images (floats and PIL), cameras of sample 0, and what was used."""
+
+    arrays: np.ndarray
+    images: list[Image.Image]
+    cameras: list[Camera] | None
+    prompt: str
+    seed: int
+    height: int
+    width: int
+
+
+class ModelHost:
+    """The app's single pipeline and one model turn at a time over it.
+
+    Build with ``ModelHost(Settings(model=...))`` and call ``load()`` once (the app does it at start-up),
+    or wrap an already loaded pipeline with ``for_pipeline`` (tests). Model turns are serialised by a
+    lock, whatever the queue does, so a cancelled run still finishing cannot overlap the next one.
+    """
+
+    def __init__(self, settings: Settings | None = None, pipe=None, info: ModelInfo | None = None):
+        self.settings = settings or Settings()
+        self._pipe, self._info = pipe, info
+        self._load_lock = threading.Lock()
+        self.runs = Runs()
+        self._call_on_gpu = gpu_decorator()(self._call_pipeline)
+
+    @classmethod
+    def for_pipeline(cls, pipe, name: str = "test model", description: str = "a model for tests."):
+        side = int(pipe.transformer.config.input_size[-1] * pipe.vae_scale_factor)
+        info = ModelInfo(name, name, description, side, str(pipe.device), str(pipe.dtype).removeprefix("torch."))
+        pipe.set_progress_bar_config(disable=True)
+        return cls(Settings(model=name), pipe, info)
+
+    # The model ---------------------------------------------------------------------------------
+
+    def load(self) -> ModelInfo:
+        """Load the model once (falling back to the demo model); later calls return the cached one."""
+        with self._load_lock:
+            if self._pipe is None:
+                self._pipe, self._info = load_pipeline(self.settings)
+        return self._info
+
+    @property
+    def pipe(self):
+        if self._pipe is None:
+            self.load()
+        return self._pipe
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info if self._info is not None else self.load()
+
+    @property
+    def native_side(self) -> int:
+        return self.info.native_side
+
+    def model_info(self) -> dict:
+        """The model in use, why a fallback happened (if it did), its native size and device."""
+        return self.info.as_dict()
+
+    @functools.cached_property
+    def defaults(self) -> ModelDefaults:
+        """What the model's studio.json asks for (steps, guidance, negative prompt, camera, trained
+        tasks), the published model's values where it says nothing."""
+        return ModelDefaults.from_studio(getattr(self.pipe, "studio", None))
+
+    @functools.cached_property
+    def default_negative_prompt(self) -> str:
+        """The model's own negative prompt if it names one; else the authors', unless this model's
+        tokenizer reads it as more than the 300 tokens it can take (tiny demo tokenizers do): then none,
+        rather than a warning on every run."""
+        if self.defaults.negative_prompt is not None:
+            return self.defaults.negative_prompt
+        return DEFAULT_NEGATIVE_PROMPT if self._token_count(DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
+
+    def _token_count(self, text: str) -> int:
+        return len(self.pipe.tokenizer(text, add_special_tokens=True).input_ids)
+
+    # Options and sizes -------------------------------------------------------------------------
+
+    def options(self, given: RunInputs, task: str | None = None) -> RunOptions:
+        """Checked run options; None for the negative prompt, steps or guidance means the model's default
+        (for ``task``: editing may have its own guidance)."""
+        negative = self.default_negative_prompt if given.negative_prompt is None else given.negative_prompt
+        steps = self.defaults.steps if given.steps is None else given.steps
+        guidance = self.defaults.guidance_for(task) if given.guidance is None else given.guidance
+        seed, randomize, size, count = given.seed, given.randomize_seed, given.size, given.num_images
+        return RunOptions.parse(steps, guidance, seed, randomize, negative, size, count)
+
+    def size_choices(self, auto: bool = False, large: bool = False, square_only: bool = False) -> list:
+        """Dropdown choices: the aspect-ratio table at the model's native side (and twice it when ``large``)."""
+        choices = inputs.size_presets(self.native_side, (1.0, 2.0) if large else (1.0,))
+        if square_only:
+            choices = [(label, value) for label, value in choices if "square" in label]
+        first = [("Auto (from the input image)", inputs.AUTO_SIZE)] if auto else []
+        return first + choices
+
+    def default_size(self) -> str:
+        return f"{self.native_side}x{self.native_side}"
+
+    def size_for(self, spec: TaskSpec, size: tuple[int, int] | None) -> tuple[int, int]:
+        """Explicit size, else the aspect-ratio entry nearest the first given image at the native side."""
+        if size is not None:
+            return size
+        first = next((s.image for s in spec.views if isinstance(s, ImageSlot) and not s.is_target), None)
+        if first is None:
+            return self.native_side, self.native_side
+        return scaled_size(first.height, first.width, self.native_side)
+
+    # Model turns -------------------------------------------------------------------------------
+
+    def cancel(self, request: gr.Request | None = None) -> None:
+        """Stop the caller's generation after its current step (without a request: every one in flight)."""
+        self.runs.cancel(getattr(request, "session_hash", None))
+
+    def cancellable(self, fn: Callable) -> Callable:
+        """``fn`` as a coroutine for Gradio whose cancelling stops the model (see ``Runs.cancellable``)."""
+        return self.runs.cancellable(fn)
+
+    @contextlib.contextmanager
+    def model_turn(self, progress=None, session: str | None = None) -> Iterator[threading.Event]:
+        """Hold the model for one use (a generation, and later a caption): wait for the run in flight,
+        saying so; yields the stop token that Stop (``cancel``) sets for ``session``."""
+        if progress is not None:
+            progress(0.0, desc="Waiting for the model" if self.runs.busy else "Preparing")
+        with self.runs.stop_token(session) as stop, self.runs.turn(stop):
+            yield stop
+
+    def _call_pipeline(self, spec: TaskSpec, options: RunOptions, height: int, width: int, on_step):
+        generator = torch.Generator("cpu").manual_seed(options.seed)  # CPU noise: same seed, same image anywhere
+        return self.pipe(
+            prompt=spec.prompt,
+            views=spec.views,
+            height=height,
+            width=width,
+            num_inference_steps=options.steps,
+            guidance_scale=options.guidance,
+            negative_prompt=options.negative_prompt or None,
+            num_images_per_prompt=options.num_images,
+            generator=generator,
+            output_type="np",
+            callback_on_step_end=on_step,
+        )
+
+    def _warn_long_prompt(self, prompt: str, negative_prompt: str) -> None:
+        for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
+            ids = self.pipe.tokenizer(text, add_special_tokens=True).input_ids if text else []
+            if len(ids) > MAX_PROMPT_TOKENS:
+                cut = self.pipe.tokenizer.decode(ids[MAX_PROMPT_TOKENS - 1 : -1], skip_special_tokens=True)
+                gr.Warning(
+                    f"The {name} is {len(ids)} tokens long; the model reads only the first {MAX_PROMPT_TOKENS}, "
+                    f"so this end is ignored: “{cut[:200]}”"
+                )
+
+    def generate(self, spec: TaskSpec, options: RunOptions, progress=None, session: str | None = None) -> Generation:
+        """Run one task: progress per step, cancellable, the seed and size it used returned with the images."""
+        height, width = self.size_for(spec, options.size)
+        self._warn_long_prompt(spec.prompt, options.negative_prompt)
+        with self.model_turn(progress, session) as stop:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                on_step = step_callback(progress, options.steps, stop)
+                result = self._call_on_gpu(spec, options, height, width, on_step)
+            if stop.is_set() or self.pipe.interrupt:
+                raise gr.Error(STOPPED, print_exception=False)
+        for warning in caught:
+            if not str(warning.message).startswith("The prompt is"):  # already reported, in plain words
+                gr.Warning(str(warning.message))
+        images = [out.to_pil(a) for a in result.images]
+        cameras = result.cameras[0] if result.cameras else None
+        return Generation(result.images, images, cameras, spec.prompt, options.seed, height, width)
