@@ -5,14 +5,31 @@ pipe = OneDiffusionPipeline.from_pretrained("lehduong/OneDiffusion", torch_dtype
 image = pipe(**build_task("text2image", caption="a red fox in the snow").kwargs()).images[0]
 """
 
-from .cameras import Camera, cameras_from_rays, orbit_c2w, plucker_rays
-from .loading import ModelLoadError
-from .model import NextDiT
-from .pipeline import OneDiffusionPipeline, OneDiffusionPipelineOutput
-from .prompts import DEFAULT_NEGATIVE_PROMPT, PALETTE, TASK_TOKENS, Label
-from .slots import CameraSlot, ImageSlot, multiview_slots
-from .tasks import TASKS, TaskSpec, build_task
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .cameras import Camera, cameras_from_rays, orbit_c2w, plucker_rays
+    from .loading import ModelLoadError
+    from .model import NextDiT
+    from .pipeline import OneDiffusionPipeline, OneDiffusionPipelineOutput
+    from .prompts import DEFAULT_NEGATIVE_PROMPT, PALETTE, TASK_TOKENS, Label
+    from .slots import CameraSlot, ImageSlot, multiview_slots
+    from .tasks import TASKS, TaskSpec, build_task
+
+# Imported on first use, so that `import onediffusion.version` (the launcher, packaging) does not load torch.
+_EXPORTS = {
+    "Camera": ".cameras", "cameras_from_rays": ".cameras", "orbit_c2w": ".cameras", "plucker_rays": ".cameras",
+    "ModelLoadError": ".loading", "NextDiT": ".model",
+    "OneDiffusionPipeline": ".pipeline", "OneDiffusionPipelineOutput": ".pipeline",
+    "DEFAULT_NEGATIVE_PROMPT": ".prompts", "PALETTE": ".prompts", "TASK_TOKENS": ".prompts", "Label": ".prompts",
+    "CameraSlot": ".slots", "ImageSlot": ".slots", "multiview_slots": ".slots",
+    "TASKS": ".tasks", "TaskSpec": ".tasks", "build_task": ".tasks",
+}  # fmt: skip
 __all__ = [
     "DEFAULT_NEGATIVE_PROMPT",
     "PALETTE",
@@ -32,4 +49,11 @@ __all__ = [
     "multiview_slots",
     "orbit_c2w",
     "plucker_rays",
+    "__version__",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

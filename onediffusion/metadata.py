@@ -13,20 +13,18 @@ characters) gives what could be read and a list of problems in plain words.
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
 import io
 import json
 import os
 import re
 import struct
-import tomllib
 import zlib
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+
+from .version import __version__
 
 PARAMETERS_KEY = "parameters"
 JSON_KEY = "onediffusion"
@@ -41,18 +39,9 @@ _PARAM_FIELDS = {"Steps": "steps", "CFG scale": "guidance", "Seed": "seed", "Mod
                  "Version": "version"}  # fmt: skip
 
 
-@functools.cache
 def app_version() -> str:
-    """The installed ``onediffusion-studio`` version, else the one in the checkout's pyproject.toml."""
-    try:
-        return importlib.metadata.version("onediffusion-studio")
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    try:
-        with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as handle:
-            return str(tomllib.load(handle)["project"]["version"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return "unknown"
+    """This package's version (``onediffusion.version``: the one ``pip install .`` records too)."""
+    return __version__
 
 
 @dataclass(frozen=True)

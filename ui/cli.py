@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__version__ = "0.1.0"  # the distribution's version; pyproject.toml reads it from here
+from onediffusion.version import __version__  # imports nothing heavy (onediffusion loads lazily)
+
 PROG = "onediffusion-studio"
 FIRST_PORT = 7860  # Gradio's default; without a port the first free one from here is taken
 PORTS_TRIED = 100

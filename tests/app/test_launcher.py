@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ui.cli import DTYPE_NAMES, FIRST_PORT, __version__, build_parser, check
+from onediffusion.version import __version__
+from ui.cli import DTYPE_NAMES, FIRST_PORT, build_parser, check
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER_VARIABLES = ("GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME", "ONEDIFFUSION_MODEL", "SPACES_ZERO_GPU")
@@ -128,7 +129,7 @@ def test_version():
 
 
 def test_the_launcher_answers_without_loading_gradio_or_torch():
-    code = "import sys, ui.cli; print(sorted({'gradio', 'torch', 'onediffusion'} & set(sys.modules)))"
+    code = "import sys, ui.cli; print(sorted({'gradio', 'torch', 'onediffusion.pipeline'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.cli import __version__
+from onediffusion.version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_INPUTS = (
