@@ -55,7 +55,7 @@ def test_n_steps_equal_half_a_stop_and_a_resume(records, tmp_path):
 
     half = _tiny_trainer(records, parts, steps=4)
     assert half.run(log=lambda m: None, stop=lambda: "a test" if half.step == 2 else None) == "a test"
-    folder = save_state(tmp_path / "state", half, parts, {"meta": {}})
+    folder = save_state(tmp_path / "state", half, parts, {"out": "x", "meta": {}})
     assert folder.name == "step-000002" and not read_info(folder)["finished"]
     torch.manual_seed(123), np.random.seed(123)  # a new process's generators: restore must set them back
 

@@ -89,8 +89,9 @@ def tiny_parts(records):
 
 
 def tiny_config(**changes) -> TrainConfig:
+    tiny = {"hidden_size": 48, "depth": 1}
     return TrainConfig(
-        steps=2, micro_batch=3, transformer={**TrainConfig().transformer, "hidden_size": 48, "depth": 1}, **changes
+        **{"steps": 2, "micro_batch": 3, "transformer": {**TrainConfig().transformer, **tiny}, **changes}
     )
 
 

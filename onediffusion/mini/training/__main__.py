@@ -258,6 +258,7 @@ def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
     if args.init_from:
         source = find_state(args.init_from)
         previous = read_info(source)
+        earlier = previous["run"]["meta"]
         if root.resolve() == source.parent.resolve():
             raise SystemExit(f"--init-from {args.init_from} is this stage's own state root: give another --out.")
         if not previous["finished"]:
@@ -265,7 +266,7 @@ def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
                 f"{source} stopped at step {previous['step']} before its end: finish it with --resume first."
             )
         args.scenes, args.vae_steps, args.text_steps = (
-            previous["meta"]["config"][k] for k in ("scenes", "vae_steps", "text_steps")
+            earlier["config"][k] for k in ("scenes", "vae_steps", "text_steps")
         )
         parts = load_parts(source, partial / "tokenizer")
     else:
@@ -282,10 +283,8 @@ def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
     trainer = Trainer(config, parts.records, parts.store, parts.tokenizer, parts.text_encoder)
     if previous is not None:
         start_from(trainer, load_trainer_state(source))
-        earlier = {k: previous["meta"][k] for k in ("command", "config", "trained_steps") if k in previous["meta"]}
-        meta["previous_stages"] = previous["meta"].get("previous_stages", []) + [
-            {**earlier, "trained_steps": previous["step"]}
-        ]
+        record = {"command": earlier["command"], "config": earlier["config"], "trained_steps": previous["step"]}
+        meta["previous_stages"] = earlier.get("previous_stages", []) + [record]
         log(f"new stage from {source} (step {previous['step']}), task weights {args.weights}")
     meta["timings"] = timings
     return Run(trainer, parts, meta, out, root)

@@ -3,8 +3,8 @@
 A state root (``--out X`` keeps it in ``X.state``) holds one complete folder, ``step-NNNNNN``:
 
 - ``state.json``: the step, whether the stage finished, the ``TrainConfig``, the data (seed, scene
-  count and a digest of the rendered scenes, which are rendered again on loading) and ``studio.json``'s
-  record of the run; written last, so a folder without it is incomplete;
+  count and a digest of the rendered scenes, which are rendered again on loading) and the command's
+  record of the run (``studio.json``'s among it); written last, so a folder without it is incomplete;
 - ``trainer.pt``: transformer and EMA weights, AdamW state (the learning rate is a function of the step),
   the step, the data sampler's generators, and torch's, numpy's and Python's global generators;
 - ``tokenizer/``, ``text_encoder/`` (float32), ``vae/``, ``store.pt``: the frozen parts, the same for
@@ -116,8 +116,9 @@ def _write_frozen(folder: Path, parts: Parts, previous: Path | None) -> None:
     torch.save({"view": parts.store.view, "scene": parts.store.scene}, folder / "store.pt")
 
 
-def save_state(root: Path, trainer: Trainer, parts: Parts, meta: dict) -> Path:
-    """Write the complete state at ``trainer.step`` into ``root`` atomically; returns its folder."""
+def save_state(root: Path, trainer: Trainer, parts: Parts, run: dict) -> Path:
+    """Write the complete state at ``trainer.step`` into ``root`` atomically; returns its folder. ``run``:
+    what the command needs besides (its output folder, ``studio.json``'s record as ``run["meta"]``)."""
     root = Path(root)
     final, previous = root / f"step-{trainer.step:06d}", folders(root)
     for unfinished in root.glob("step-*.tmp"):  # left by a run killed while saving
@@ -132,7 +133,7 @@ def save_state(root: Path, trainer: Trainer, parts: Parts, meta: dict) -> Path:
         "finished": trainer.step >= trainer.config.end,
         "config": asdict(trainer.config),
         "data": parts.data,
-        "meta": meta,
+        "run": run,
     }
     (temporary / "state.json").write_text(json.dumps(info, indent=1))
     stale = [p for p in previous if p != final]
