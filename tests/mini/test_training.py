@@ -68,19 +68,36 @@ def test_mixed_multiview_roles_always_have_a_target(records):
         assert any(sample.targets) and [s.kind for s in sample.sources] == ["rgb", "camera", "rgb", "camera"]
 
 
-def _tiny_trainer(records):
-    from onediffusion.mini.training.components import build_text_encoder, build_tokenizer
+def tiny_parts(records):
+    """Frozen parts for ``records`` (seeds 0-5: ``render_records(0, 6)``): a real tokenizer, text encoder
+    and VAE, random latents."""
+    from diffusers import AutoencoderKL
+
+    from onediffusion.mini.training.components import MINI_VAE, build_text_encoder, build_tokenizer
+    from onediffusion.mini.training.state import Parts, records_digest
 
     store = LatentStore(
         view={k: torch.randn(len(records), 4, 2, 16, 8, 8).abs() * 0.5 for k in VIEW_KINDS},
         scene={k: torch.randn(len(records), 2, 16, 8, 8).abs() * 0.5 for k in SCENE_KINDS},
     )
     prompts = [TRAIN_TASKS[t](r, np.random.default_rng(0), 2).prompt for t in TRAIN_TASKS for r in records]
-    tokenizer = build_tokenizer(Path(tempfile.mkdtemp()) / "tok", prompts, vocab_size=150)
-    config = TrainConfig(
-        steps=2, micro_batch=3, transformer={**TrainConfig().transformer, "hidden_size": 48, "depth": 1}
+    folder = Path(tempfile.mkdtemp()) / "tok"
+    tokenizer = build_tokenizer(folder, prompts, vocab_size=150)
+    data = {"seed": 0, "scenes": len(records), "digest": records_digest(records)}
+    encoder = build_text_encoder(len(tokenizer), 0)
+    return Parts(records, folder, tokenizer, encoder, AutoencoderKL(**MINI_VAE), store, data)
+
+
+def tiny_config(**changes) -> TrainConfig:
+    tiny = {"hidden_size": 48, "depth": 1}
+    return TrainConfig(
+        **{"steps": 2, "micro_batch": 3, "transformer": {**TrainConfig().transformer, **tiny}, **changes}
     )
-    return Trainer(config, records, store, tokenizer, build_text_encoder(len(tokenizer), 0))
+
+
+def _tiny_trainer(records, parts=None, **changes):
+    parts = parts or tiny_parts(records)
+    return Trainer(tiny_config(**changes), records, parts.store, parts.tokenizer, parts.text_encoder)
 
 
 def test_objective_uses_the_pipelines_conventions(records):

@@ -130,3 +130,10 @@ VIEW_COUNTS = {
     "camera_estimation": (2, 3),
     "multiview": (2, 4),
 }
+# Stage presets (``--stage``): task draw weights for a stage that starts from a previous one's state
+# (``--init-from``); tasks not named keep weight 1. "views" leans on the tasks Mini fails (novel views and
+# cameras) and leaves the twelve others just over half the draws between them, so they keep being rehearsed.
+STAGES: dict[str, dict[str, float]] = {
+    "recipe": {},
+    "views": {"image2multiview": 3.0, "text2multiview": 2.0, "camera_estimation": 3.0, "multiview": 3.0},
+}

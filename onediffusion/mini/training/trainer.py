@@ -49,7 +49,22 @@ class TrainConfig:
     caption_drop: float = 0.1
     condition_steps: tuple[int, int] = (8, 100)  # conditions carry the last timestep of these schedules
     tasks: tuple[str, ...] | None = None  # the tasks to draw from (None: all of TRAIN_TASKS)
+    task_weights: dict[str, float] | None = None  # relative draw weights, 1 where unnamed (None: all alike)
     transformer: dict = field(default_factory=lambda: dict(MINI_TRANSFORMER))
+
+    @property
+    def end(self) -> int:
+        """The step training stops at: ``stop_at`` if given, within the schedule's ``steps``."""
+        return self.steps if self.stop_at is None else min(self.stop_at, self.steps)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """The inverse of ``dataclasses.asdict`` after a JSON round trip (which turns tuples into lists)."""
+        values = dict(values)
+        values["condition_steps"] = tuple(values["condition_steps"])
+        values["tasks"] = None if values["tasks"] is None else tuple(values["tasks"])
+        values["transformer"] = {k: tuple(v) if isinstance(v, list) else v for k, v in values["transformer"].items()}
+        return cls(**values)
 
 
 @dataclass
@@ -78,16 +93,31 @@ def condition_timesteps(steps: tuple[int, int], transformer: dict) -> torch.Tens
     return torch.tensor(table)
 
 
+def task_probabilities(tasks: list[str], config: TrainConfig) -> np.ndarray | None:
+    """Each task's draw probability from ``config.task_weights`` (None: all alike, numpy's uniform draw)."""
+    unknown = [t for t in tasks if t not in TRAIN_TASKS]
+    if unknown or len(tasks) < config.micro_batches:
+        raise ValueError(
+            f"`tasks` must name at least `micro_batches` ({config.micro_batches}) of {sorted(TRAIN_TASKS)}, "
+            f"got {config.tasks!r}."
+        )
+    if config.task_weights is None:
+        return None
+    weights = np.array([float(config.task_weights.get(t, 1.0)) for t in tasks])
+    stray = sorted(set(config.task_weights) - set(tasks))
+    if stray or (weights < 0).any() or (weights > 0).sum() < config.micro_batches:
+        raise ValueError(
+            f"`task_weights` must give tasks of {tasks} weights >= 0, at least {config.micro_batches} of them "
+            f"above 0, got {config.task_weights!r}."
+        )
+    return weights / weights.sum()
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, records: list[SceneRecord], store: LatentStore, tokenizer, text_encoder):
         self.config, self.records, self.store = config, records, store
         self.tasks = list(config.tasks or TRAIN_TASKS)
-        unknown = [t for t in self.tasks if t not in TRAIN_TASKS]
-        if unknown or len(self.tasks) < config.micro_batches:
-            raise ValueError(
-                f"`tasks` must name at least `micro_batches` ({config.micro_batches}) of {sorted(TRAIN_TASKS)}, "
-                f"got {config.tasks!r}."
-            )
+        self.task_p = task_probabilities(self.tasks, config)
         self.tokenizer, self.text_encoder = tokenizer, text_encoder.eval().requires_grad_(False)
         torch.manual_seed(config.seed)
         self.model = NextDiT(**config.transformer).train()
@@ -164,12 +194,12 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         for group in self.opt.param_groups:
             group["lr"] = self.lr_at(self.step)
-        tasks = self.rng.choice(self.tasks, size=self.config.micro_batches, replace=False)
+        tasks = self.draw_tasks()
         losses = {}
         for task in tasks:
-            loss = self.loss(self.sample_batch(str(task)))
+            loss = self.loss(self.sample_batch(task))
             (loss / len(tasks)).backward()
-            losses[str(task)] = loss.item()
+            losses[task] = loss.item()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
@@ -177,25 +207,68 @@ class Trainer:
         self.step += 1
         return losses
 
+    def draw_tasks(self) -> list[str]:
+        """The step's ``micro_batches`` distinct tasks, drawn with ``task_p`` (uniform when None)."""
+        chosen = self.rng.choice(self.tasks, size=self.config.micro_batches, replace=False, p=self.task_p)
+        return [str(task) for task in chosen]
+
     @torch.no_grad()
     def _update_ema(self) -> None:
         decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
         for e, p in zip(self.ema.parameters(), self.model.parameters()):
             e.lerp_(p, 1 - decay)
 
-    def run(self, log=print, checkpoint=None, every: int = 500) -> None:
-        start, running = time.time(), {}
-        end = self.config.steps if self.config.stop_at is None else min(self.config.stop_at, self.config.steps)
-        while self.step < end:
+    def state_dict(self) -> dict:
+        """Everything that changes as training goes: weights, EMA, optimiser, step and both generators
+        (the data sampler's position is its generators' state: scenes and tasks are drawn, not iterated)."""
+        return {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "step": self.step,
+            "rng": self.rng.bit_generator.state,
+            "gen": self.gen.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.step = state["step"]
+        self.rng.bit_generator.state = state["rng"]
+        self.gen.set_state(state["gen"])
+
+    def run(
+        self,
+        log=print,
+        checkpoint=None,
+        every: int = 500,
+        save=None,
+        save_every: int = 0,
+        stop=None,
+        log_every: int = 50,
+    ) -> str | None:
+        """Train to ``config.end``: ``checkpoint(self)`` every ``every`` steps, ``save(self)`` every
+        ``save_every`` (0: never). ``stop()``, asked before each step, returns a reason to stop early or
+        None. Returns that reason, None when training reached its end."""
+        start, first, running = time.time(), self.step, {}
+        while self.step < self.config.end:
+            if stop is not None and (reason := stop()):
+                return reason
             for task, value in self.train_step().items():
                 running.setdefault(task, []).append(value)
-            if self.step % 50 == 0 or self.step == end:
-                elapsed = time.time() - start
-                eta = elapsed / self.step * (end - self.step)
-                means = " ".join(f"{t}={np.mean(v):.3f}" for t, v in sorted(running.items()))
-                log(
-                    f"step {self.step}/{self.config.steps} {elapsed:.0f}s eta {eta:.0f}s lr {self.lr_at(self.step):.2e} | {means}"
-                )
+            if self.step % log_every == 0 or self.step == self.config.end:
+                self._log_progress(log, time.time() - start, self.step - first, running)
                 running = {}
             if checkpoint is not None and self.step % every == 0:
                 checkpoint(self)
+            if save is not None and save_every and self.step % save_every == 0:
+                save(self)
+        return None
+
+    def _log_progress(self, log, elapsed: float, done: int, running: dict[str, list[float]]) -> None:
+        eta = elapsed / done * (self.config.end - self.step)
+        means = " ".join(f"{t}={np.mean(v):.3f}" for t, v in sorted(running.items()))
+        log(
+            f"step {self.step}/{self.config.steps} {elapsed:.0f}s eta {eta:.0f}s lr {self.lr_at(self.step):.2e} | {means}"
+        )
