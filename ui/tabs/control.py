@@ -10,6 +10,7 @@ from .. import common
 from ..catalogue import CONTROL
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from .captions import describe_button
 
 HOW_TO = """**Pick a condition, give it, describe the result, press Generate.** The *condition* (blue frame) is
 what the model must follow; the images on the right (orange frame) are generated. Give the condition
@@ -75,6 +76,8 @@ def build(studio: Studio) -> None:
             hint = gr.Markdown(f"*{FIRST.hint}*")
             maker, photo, make, condition_image, inpainting = _condition_inputs()
             caption = gr.Textbox(label="Caption (what the result shows)", lines=2)
+            with maker:  # the photo a condition is made from: its caption is the result's
+                describe_button(studio, photo, caption, "scene")
             labels, legend = common.label_rows(visible=False)
             run, stop = run_buttons()
             settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True))

@@ -8,6 +8,7 @@ from .. import common
 from ..catalogue import IDENTITY as MODES
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from .captions import describe_button, unavailable_note
 
 HOW_TO = """**Add 1-4 reference photos of one person, caption each, describe the new photo, press Generate.**
 The prompt is assembled for you (see *Prompt sent to the model*): `[[img0]]` is the new photo,
@@ -46,6 +47,10 @@ def build(studio: Studio) -> None:
     how_to(HOW_TO, studio.untrained_note(MODES.id))
     mode = gr.Radio(MODES.choices(), value="identity", label="Mode")
     references, columns = _references()
+    for i, column in enumerate(columns):
+        with column:  # under each reference photo; the mode says whether it is a person or an object
+            describe_button(studio, references[2 * i], references[2 * i + 1], mode, note=False)
+    unavailable_note(studio)
     with gr.Row():
         with gr.Column(scale=2):
             target = gr.Textbox(label="Target caption: the new photo", lines=3)

@@ -8,6 +8,7 @@ from .. import camera_presets as cams
 from .. import common
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from .captions import describe_button
 
 HOW_TO = """**Novel views:** drop a photo of an object (or leave it empty and describe the object), pick a
 camera preset or edit the table (one row per view: azimuth around the object, elevation above the ground,
@@ -45,6 +46,7 @@ def _novel_views(studio: Studio) -> None:
             image = common.given_image("Photo of the object (optional: leave empty to work from the caption)", 260)
             example_caption = "e.g. a blue cube in front of an orange sphere on a grey floor"
             caption = gr.Textbox(label="Caption", lines=2, placeholder=example_caption)
+            describe_button(studio, image, caption, "multiview")
             preset = gr.Dropdown(studio.camera_preset_names(), value=cams.DEFAULT_PRESET, label="Camera preset")
             table = _camera_table(initial)
             run, stop = run_buttons()
