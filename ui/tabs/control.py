@@ -6,7 +6,7 @@ import functools
 
 import gradio as gr
 
-from .. import common
+from .. import advice, common
 from ..catalogue import CONTROL
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
@@ -81,6 +81,7 @@ def build(studio: Studio) -> None:
             labels, legend = common.label_rows(visible=False)
             run, stop = run_buttons()
             settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True))
+            settings.guidance.info = f"{settings.guidance.info} {advice.EDITING_TIP}"
         with gr.Column(scale=3):
             with gr.Row():
                 shown = common.shown_image("Condition, as the model saw it", frame="condition")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import common
+from .. import advice, common
 from ..catalogue import IDENTITY as MODES
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
@@ -48,6 +48,7 @@ def build(studio: Studio) -> None:
     mode = gr.Radio(MODES.choices(), value="identity", label="Mode")
     references, columns = _references()
     for i, column in enumerate(columns):
+        references[2 * i + 1].info = advice.IDENTITY_CAPTION_TIP
         with column:  # under each reference photo; the mode says whether it is a person or an object
             describe_button(studio, references[2 * i], references[2 * i + 1], mode, note=False)
     unavailable_note(studio)
@@ -55,6 +56,7 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=2):
             target = gr.Textbox(label="Target caption: the new photo", lines=3)
             subject = gr.Textbox(label="Subject name (e.g. 'robot')", visible=False)
+            target.info = advice.IDENTITY_TARGET_TIP
             run, stop = run_buttons()
             sizes = studio.size_choices(auto=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())

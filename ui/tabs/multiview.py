@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import advice, common
 from .. import camera_presets as cams
-from .. import common
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 from .captions import describe_button
@@ -39,6 +39,16 @@ def _camera_table(rows: list[list[float]]) -> gr.Dataframe:
     return gr.Dataframe(rows, label="Cameras: one row per view", interactive=True, elem_id="camera-table", **table)
 
 
+def multiview_settings() -> list[gr.Slider]:
+    """Rotary scaling for sizes beyond training, and the schedule's noise scale (1: off, as trained)."""
+    with gr.Accordion("Multiview settings", open=False):
+        with gr.Row():
+            factor = gr.Slider(0.5, 4, 1.0, step=0.05, label="Scale factor", info=advice.SCALE_FACTOR_TIP)
+            watershed = gr.Slider(0, 1000, 1.0, step=1, label="Scale watershed", info=advice.SCALE_WATERSHED_TIP)
+        noise = gr.Slider(0.1, 10, 1.0, step=0.05, label="Noise scale", info=advice.NOISE_SCALE_TIP)
+    return [factor, watershed, noise]
+
+
 def _novel_views(studio: Studio) -> None:
     initial = studio.default_camera_rows()
     with gr.Row():
@@ -52,6 +62,8 @@ def _novel_views(studio: Studio) -> None:
             run, stop = run_buttons()
             sizes = studio.size_choices(square_only=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size(), many=False)
+            scales = multiview_settings()
+            caption.info, settings.size.info = advice.MULTIVIEW_CAPTION_TIP, advice.size_tip(studio.native_side, False)
         with gr.Column(scale=3):
             figure = gr.Plot(studio.camera_preview(initial), label="Cameras around the object", elem_id="camera-figure")
             gallery, gif, archive = _views_results()
@@ -60,7 +72,8 @@ def _novel_views(studio: Studio) -> None:
     preset.change(studio.camera_preset, preset, table, api_name="camera_preset", **PRESET)
     live([table, image], studio.camera_preview, [table, image], figure)
     outputs = [gallery, gif, archive, figure, settings.seed, assembled]
-    wire_run(studio, run, stop, studio.multiview, [image, caption, table, *settings.inputs()], outputs, "multiview")
+    given = [image, caption, table, *settings.inputs(), *scales]
+    wire_run(studio, run, stop, studio.multiview, given, outputs, "multiview")
     live([caption], studio.multiview_prompt, [caption], assembled)
 
 

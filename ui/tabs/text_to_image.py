@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import common
+from .. import advice, common
 from ..common import example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 
@@ -24,6 +24,9 @@ def build(studio: Studio) -> None:
             run, stop = run_buttons()
             sizes = studio.size_choices(large=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())
+            settings.size.info = advice.size_tip(studio.native_side, True)
+            if studio.native_side == advice.PUBLISHED_SIDE:
+                settings.guidance.info = f"{settings.guidance.info} {advice.DEFAULTS_TIP}"
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Generated images", "t2i-gallery", height=480)
             assembled = prompt_accordion()
