@@ -30,7 +30,6 @@ EXAMPLES = f"""examples:
   HF_HUB_OFFLINE=1 {PROG}                    # offline demo: the bundled demo model, OneDiffusion-Mini
   {PROG} --device cuda --offload             # the published model on a GPU, idle parts in CPU memory (16 GB)
   {PROG} --model ./my-checkpoint --port 7870 # a local checkpoint in the published folder layout
-  {PROG} --captioner none                    # no 'Describe this photo' captioner (less memory)
 
 environment:
   ONEDIFFUSION_MODEL   the model when --model is not given (a hub id or a local folder)

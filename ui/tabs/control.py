@@ -10,6 +10,7 @@ from .. import advice, common
 from ..catalogue import CONTROL
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
 from .captions import describe_button
 
 HOW_TO = """**Pick a condition, give it, describe the result, press Generate.** The *condition* (blue frame) is
@@ -87,9 +88,15 @@ def build(studio: Studio) -> None:
                 shown = common.shown_image("Condition, as the model saw it", frame="condition")
                 gallery = common.generated_gallery("Generated", "control-gallery", height=320)
             assembled = prompt_accordion()
-    gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples")
+    results = [shown, gallery, settings.seed, assembled]
+    columns = ["condition", "condition_image", "caption", "labels"]
+    cache = cached(studio.info, studio.control, results, columns)
+    gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples", **cache)
     inpainting_example = [["inpainting", INPAINTING_EXAMPLE, SCENE["caption"]]]
-    gr.Examples(inpainting_example, [condition, inpainting, caption], label="Inpainting example (one object masked)")
+    cache = cached(studio.info, studio.control, results, ["condition", "inpainting", "caption"])
+    gr.Examples(
+        inpainting_example, [condition, inpainting, caption], label="Inpainting example (one object masked)", **cache
+    )
 
     shown_inputs = [hint, maker, make, condition_image, inpainting, labels, legend, caption, settings.guidance]
     condition.change(functools.partial(on_condition, studio), condition, shown_inputs, **common.QUIET)

@@ -8,6 +8,7 @@ from .. import advice, common
 from ..catalogue import IDENTITY as MODES
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
 from .captions import describe_button, unavailable_note
 
 HOW_TO = """**Add 1-4 reference photos of one person, caption each, describe the new photo, press Generate.**
@@ -22,6 +23,8 @@ EXAMPLES = [
     ["identity", *REFERENCES[0], *REFERENCES[1], IDENTITY["target_caption"], ""],
     ["subject_driven", *REFERENCES[0], None, "", IDENTITY["subject_caption"], IDENTITY["subject"]],
 ]
+
+EXAMPLE_COLUMNS = ["mode", "reference_1", "caption_1", "reference_2", "caption_2", "target_caption", "subject_name"]
 
 
 def on_mode(mode: str) -> tuple:
@@ -64,9 +67,10 @@ def build(studio: Studio) -> None:
             gallery = common.generated_gallery("Generated", "identity-gallery")
             assembled = prompt_accordion()
     r = references
-    gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples")
     mode.change(on_mode, mode, [subject, *columns[1:]], **common.QUIET)
     given = [mode, *references, target, subject]
     outputs = [gallery, settings.seed, assembled]
+    cache = cached(studio.info, studio.identity, outputs, EXAMPLE_COLUMNS)
+    gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples", **cache)
     wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs()], outputs, "identity")
     live(given, studio.identity_prompt, given, assembled)

@@ -8,6 +8,7 @@ from .. import advice, common
 from .. import camera_presets as cams
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
 from .captions import describe_button
 
 HOW_TO = """**Novel views:** drop a photo of an object (or leave it empty and describe the object), pick a
@@ -68,10 +69,12 @@ def _novel_views(studio: Studio) -> None:
             figure = gr.Plot(studio.camera_preview(initial), label="Cameras around the object", elem_id="camera-figure")
             gallery, gif, archive = _views_results()
             assembled = prompt_accordion()
-    gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label="Example: a photo and four cameras around it")
     preset.change(studio.camera_preset, preset, table, api_name="camera_preset", **PRESET)
     live([table, image], studio.camera_preview, [table, image], figure)
     outputs = [gallery, gif, archive, figure, settings.seed, assembled]
+    cache = cached(studio.info, studio.multiview, outputs)
+    label = "Example: a photo and four cameras around it"
+    gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label=label, **cache)
     given = [image, caption, table, *settings.inputs(), *scales]
     wire_run(studio, run, stop, studio.multiview, given, outputs, "multiview")
     live([caption], studio.multiview_prompt, [caption], assembled)
@@ -91,8 +94,9 @@ def _camera_poses(studio: Studio) -> None:
                 headers=headers, type="array", interactive=False, label="Estimated cameras", elem_id="pose-table"
             )
             assembled = prompt_accordion()
-    gr.Examples(POSE_EXAMPLES, inputs=[photos, caption], label="Example: three views of one scene")
     outputs = [figure, table, settings.seed, assembled]
+    cache = cached(studio.info, studio.estimate_cameras, outputs)
+    gr.Examples(POSE_EXAMPLES, inputs=[photos, caption], label="Example: three views of one scene", **cache)
     wire_run(
         studio, run, stop, studio.estimate_cameras, [photos, caption, *settings.inputs()], outputs, "estimate_cameras"
     )

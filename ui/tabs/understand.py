@@ -8,6 +8,7 @@ from .. import common
 from ..catalogue import UNDERSTANDING
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
 from .captions import describe_button
 
 HOW_TO = """**Drop a photo, pick what to estimate, press Estimate.** The model runs in its understanding
@@ -59,9 +60,10 @@ def build(studio: Studio) -> None:
         with gr.Column(scale=3):
             shown, raw, mesh, regions, files = _results()
             assembled = prompt_accordion()
-    gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples")
     target.change(on_target, target, [labels, legend, mesh, regions], **common.QUIET)
     outputs = [shown, raw, mesh, files, regions, settings.seed, assembled]
+    cache = cached(studio.info, studio.understand, outputs)
+    gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples", **cache)
     wire_run(
         studio,
         run,
