@@ -57,6 +57,7 @@ class Launch:
     host: str
     port: int
     share: bool
+    captioner: str | None = None  # None: the default captioner (ui.captioner.DEFAULT_CAPTIONER)
 
     @property
     def url(self) -> str:
@@ -91,6 +92,12 @@ def build_parser() -> _Parser:
     )
     parser.add_argument(
         "--port", help=f"port (default: $GRADIO_SERVER_PORT, else the first free one from {FIRST_PORT})"
+    )
+    parser.add_argument(
+        "--captioner",
+        metavar="NAME|none",
+        help="the model behind the 'Describe this photo' buttons: a hub id or a local folder, loaded on first use "
+        "(default: HuggingFaceTB/SmolVLM-500M-Instruct); none switches the buttons off",
     )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -273,7 +280,8 @@ def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
     check_precision(args.dtype, args.offload, check_device(device, zero_gpu), zero_gpu)
     if folder is not None:
         check_checkpoint(model, folder)
-    return Launch(model.value if model else None, args.device, args.dtype, args.offload, host.value, port, args.share)
+    model_name = model.value if model else None
+    return Launch(model_name, args.device, args.dtype, args.offload, host.value, port, args.share, args.captioner)
 
 
 def serve(launch: Launch) -> None:
@@ -286,6 +294,8 @@ def serve(launch: Launch) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     model = {"model": launch.model} if launch.model is not None else {}
+    if launch.captioner is not None:
+        model["captioner"] = launch.captioner
     studio = Studio(Settings(device=launch.device, dtype=launch.dtype, offload=launch.offload, **model))
     try:
         info = studio.load()

@@ -27,6 +27,7 @@ from onediffusion.tasks import TaskSpec
 
 from . import inputs
 from . import outputs as out
+from .captioner import Captioner
 from .defaults import ModelDefaults
 from .loader import ModelInfo, Settings, load_pipeline
 from .runs import STOPPED, Runs, step_callback
@@ -69,6 +70,7 @@ class RunOptions:
     negative_prompt: str = ""
     size: tuple[int, int] | None = None
     num_images: int = 1
+    engine: tuple[tuple[str, float], ...] = ()  # extra pipeline arguments (multiview's rotary and noise scales)
 
     @classmethod
     def parse(cls, steps, guidance, seed, randomize_seed, negative_prompt="", size=None, num_images=1) -> RunOptions:
@@ -144,6 +146,12 @@ class ModelHost:
     def model_info(self) -> dict:
         """The model in use, why a fallback happened (if it did), its native size and device."""
         return self.info.as_dict()
+
+    @functools.cached_property
+    def captioner(self) -> Captioner:
+        """The photo captioner of ``settings.captioner``, on the model's device and precision; it loads its
+        weights on its first ``describe`` (see ``ui.captioner``)."""
+        return Captioner(self.settings.captioner, self.info.device, self.pipe.dtype)
 
     @functools.cached_property
     def defaults(self) -> ModelDefaults:
@@ -227,6 +235,7 @@ class ModelHost:
             generator=generator,
             output_type="np",
             callback_on_step_end=on_step,
+            **dict(options.engine),
         )
 
     def _warn_long_prompt(self, prompt: str, negative_prompt: str) -> None:

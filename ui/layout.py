@@ -7,6 +7,7 @@ import gradio as gr
 from .catalogue import TABS
 from .common import EXAMPLES_DIR
 from .service import Studio
+from .spaces import duplicate_button
 from .tabs import control, identity, multiview, slots, text_to_image, understand
 
 TITLE = "OneDiffusion Studio"
@@ -45,6 +46,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
     info = studio.info
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
+        duplicate_button()  # on a Space only
         gr.Markdown(
             studio.banner(),
             elem_id="model-banner",

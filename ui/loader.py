@@ -20,6 +20,8 @@ from onediffusion import ModelLoadError, OneDiffusionPipeline
 from onediffusion.loading import PUBLISHED_MODEL, read_studio
 from onediffusion.mini import MINI_MODEL
 
+from .captioner import DEFAULT_CAPTIONER
+
 logger = logging.getLogger("onediffusion.studio")
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -30,12 +32,14 @@ CACHE = Path(os.environ.get("ONEDIFFUSION_CACHE", Path.home() / ".cache" / "oned
 
 @dataclass(frozen=True)
 class Settings:
-    """How the app loads its model: a hub id or a local folder, the device, the precision, offloading."""
+    """How the app loads its model: a hub id or a local folder, the device, the precision, offloading, and
+    the captioner that describes input photos (loaded on first use)."""
 
     model: str = PUBLISHED_MODEL
     device: str | None = None
     dtype: str | None = None
     offload: bool = False
+    captioner: str | None = DEFAULT_CAPTIONER  # the photo captioner (hub id, folder, or None/"none": off)
 
     def resolved_device(self) -> str:
         if self.device:

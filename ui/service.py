@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .catalogue import TABS, untrained_banner, untrained_note
 from .endpoints import control as control_tab
+from .endpoints import describe as describe_tab
 from .endpoints import identity as identity_tab
 from .endpoints import multiview as multiview_tab
 from .endpoints import slots as slots_tab
@@ -43,6 +44,9 @@ class Studio(ModelHost):
     camera_preset_names = multiview_tab.camera_preset_names
     default_camera_rows = multiview_tab.default_camera_rows
     estimate_cameras = multiview_tab.estimate_cameras
+    # Describe this photo (every tab's input photos)
+    describe_photo = describe_tab.describe_photo
+    captions_available = describe_tab.captions_available
     # Slots
     slots = slots_tab.slots
 

@@ -54,13 +54,17 @@ _RUN_FIELDS = {field.name for field in fields(RunInputs)}
 
 
 def _signature(fn: Callable, extra: Sequence[inspect.Parameter]) -> inspect.Signature:
-    """``fn``'s signature with its ``run`` parameter, if it has one, replaced by the settings ``extra`` and
-    the caller's progress tracker and request."""
+    """``fn``'s signature with its ``run`` parameter, if it has one, replaced by the settings ``extra``, its
+    keyword-only parameters after them, then the caller's progress tracker and request."""
     signature = inspect.signature(fn, eval_str=True)
     if "run" not in signature.parameters:
         return signature
     own = [p for name, p in signature.parameters.items() if name != "run"]
-    return signature.replace(parameters=[*own, *extra, *CALLER])
+    # Keyword-only parameters after ``run`` are a tab's own trailing settings: they follow the shared ones, so
+    # calls made before they existed keep working.
+    trailing = [p.replace(kind=_KEYWORD) for p in own if p.kind is p.KEYWORD_ONLY]
+    own = [p for p in own if p.kind is not p.KEYWORD_ONLY]
+    return signature.replace(parameters=[*own, *extra, *trailing, *CALLER])
 
 
 def _run_inputs(values: dict) -> RunInputs:

@@ -8,7 +8,7 @@ from onediffusion import Label, build_task
 from onediffusion.images import center_crop_resize
 from onediffusion.tasks import TaskSpec
 
-from .. import inputs
+from .. import advice, inputs
 from ..catalogue import CONTROL, ControlOption
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
@@ -46,7 +46,9 @@ def control(
     else:
         image, mask = inputs.image(condition_image, "condition image"), None
     spec = control_task(option, image, mask, caption or "", inputs.labels(labels))
-    result = host.generate(spec, host.options(run, option.task), run.progress, run.session)
+    options = host.options(run, option.task)
+    advice.advise(advice.editing_notes(options.guidance) if option.task == "editing" else [])
+    result = host.generate(spec, options, run.progress, run.session)
     shown = center_crop_resize(spec.views[1].image, result.height, result.width)
     return shown, numbered(result.images, "generated", result.seed), result.seed, result.prompt
 

@@ -9,7 +9,7 @@ from PIL import Image
 from onediffusion import build_task
 from onediffusion.tasks import TaskSpec
 
-from .. import inputs
+from .. import advice, inputs
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
 from .base import DUMMY, GENERATE, endpoint, numbered, preview
@@ -72,6 +72,7 @@ def identity(
     if not (target_caption or "").strip():
         raise InputError("Describe the new photo in 'Target caption' first.")
     spec = identity_task(mode, photos, captions, target_caption, subject_name)
+    advice.advise(advice.identity_notes(captions, target_caption) if mode == "identity" else [])
     result = host.generate(spec, host.options(run), run.progress, run.session)
     return numbered(result.images, "generated", result.seed), result.seed, result.prompt
 

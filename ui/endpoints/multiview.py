@@ -12,13 +12,15 @@ from onediffusion.cameras import Camera
 from onediffusion.images import center_crop_resize
 from onediffusion.prompts import task_prompt
 
+from .. import advice, inputs
 from .. import camera_presets as cams
-from .. import inputs
 from .. import outputs as out
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs, RunOptions
 from ..inputs import InputError
 from .base import ESTIMATE, VIEWS, endpoint, gallery, preview
+
+SCALE_LIMITS = {"scale_factor": (0.5, 4.0), "scale_watershed": (0.0, 1000.0), "noise_scale": (0.1, 10.0)}
 
 
 def camera_preset_names(host: ModelHost) -> list[str]:
@@ -60,14 +62,35 @@ def camera_preview(host: ModelHost, cameras, image=None):
     return _views_figure(host, _views(host, cameras), image is not None and image is not False)
 
 
+def engine_scales(scale_factor: float, scale_watershed: float, noise_scale: float) -> tuple[tuple[str, float], ...]:
+    """The Multiview settings, checked, as the pipeline's keyword arguments."""
+    given = {"scale_factor": scale_factor, "scale_watershed": scale_watershed, "noise_scale": noise_scale}
+    for name, (low, high) in SCALE_LIMITS.items():
+        value = given[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            label = name.replace("_", " ").capitalize()
+            raise InputError(f"{label} must be a number from {low:g} to {high:g}, not {value!r}.")
+    return tuple((name, float(value)) for name, value in given.items())
+
+
 @endpoint(VIEWS)
 def multiview(
-    host: ModelHost, image=None, caption: str = "", cameras=None, *, run: RunInputs
+    host: ModelHost,
+    image=None,
+    caption: str = "",
+    cameras=None,
+    *,
+    run: RunInputs,
+    scale_factor: float = 1.0,
+    scale_watershed: float = 1.0,
+    noise_scale: float = 1.0,
 ) -> tuple[list[tuple[Image.Image, str]], str, str, object, int, str]:
     """Views of an object from the cameras' rows (azimuth, elevation, distance). With ``image`` the
     first row is that photo's camera and the others are generated; without, every view comes from
-    ``caption``. Returns (gallery of all views, turntable GIF, zip of the run, 3D camera figure,
-    seed used, assembled prompt)."""
+    ``caption``. ``scale_factor`` and ``scale_watershed`` rescale the rotary positions for sizes beyond
+    training, ``noise_scale`` the schedule's shift (1.0: off, as the published model expects).
+    Returns (gallery of all views, turntable GIF, zip of the run, 3D camera figure, seed used,
+    assembled prompt)."""
     photo = inputs.image(image, "photo", required=False)
     rows = cameras if cameras is not None else default_camera_rows(host)
     views = _views(host, rows, least=2 if photo is not None else 1)
@@ -80,6 +103,9 @@ def multiview(
         spec = build_task("text2multiview", cameras=cameras_, caption=caption)
     height, width = inputs.parse_size(run.size) or (host.native_side, host.native_side)  # trained on squares
     options = host.options(replace(run, size=f"{width}x{height}"))
+    options = replace(options, engine=engine_scales(scale_factor, scale_watershed, noise_scale))
+    advice.advise(advice.multiview_notes(len(views), width, height, caption or "", host.native_side))
+    advice.advise(advice.extrapolation_notes(scale_factor, scale_watershed, options.steps))
     result = host.generate(spec, options, run.progress, run.session)
     frames = ([center_crop_resize(photo, result.height, result.width)] if photo is not None else []) + result.images
     return _multiview_outputs(host, frames, views, photo is not None, result, options)

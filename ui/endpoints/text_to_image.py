@@ -7,6 +7,7 @@ from PIL import Image
 from onediffusion import build_task
 from onediffusion.prompts import task_prompt
 
+from .. import advice
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
 from .base import GENERATE, endpoint, numbered, preview
@@ -17,7 +18,10 @@ def text_to_image(host: ModelHost, prompt: str, *, run: RunInputs) -> tuple[list
     """Images from a caption. Returns (gallery of (image, caption), seed used, assembled prompt)."""
     if not (prompt or "").strip():
         raise InputError("Describe the image to generate in the Prompt box first.")
-    result = host.generate(build_task("text2image", caption=prompt), host.options(run), run.progress, run.session)
+    options = host.options(run)
+    height, width = options.size or (host.native_side, host.native_side)
+    advice.advise(advice.size_notes(width, height, host.native_side, text_to_image=True))
+    result = host.generate(build_task("text2image", caption=prompt), options, run.progress, run.session)
     return numbered(result.images, "image", result.seed), result.seed, result.prompt
 
 

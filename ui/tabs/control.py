@@ -6,10 +6,12 @@ import functools
 
 import gradio as gr
 
-from .. import common
+from .. import advice, common
 from ..catalogue import CONTROL
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
+from .captions import describe_button
 
 HOW_TO = """**Pick a condition, give it, describe the result, press Generate.** The *condition* (blue frame) is
 what the model must follow; the images on the right (orange frame) are generated. Give the condition
@@ -75,17 +77,26 @@ def build(studio: Studio) -> None:
             hint = gr.Markdown(f"*{FIRST.hint}*")
             maker, photo, make, condition_image, inpainting = _condition_inputs()
             caption = gr.Textbox(label="Caption (what the result shows)", lines=2)
+            with maker:  # the photo a condition is made from: its caption is the result's
+                describe_button(studio, photo, caption, "scene")
             labels, legend = common.label_rows(visible=False)
             run, stop = run_buttons()
             settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True))
+            settings.guidance.info = f"{settings.guidance.info} {advice.EDITING_TIP}"
         with gr.Column(scale=3):
             with gr.Row():
                 shown = common.shown_image("Condition, as the model saw it", frame="condition")
                 gallery = common.generated_gallery("Generated", "control-gallery", height=320)
             assembled = prompt_accordion()
-    gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples")
+    results = [shown, gallery, settings.seed, assembled]
+    columns = ["condition", "condition_image", "caption", "labels"]
+    cache = cached(studio.info, studio.control, results, columns)
+    gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples", **cache)
     inpainting_example = [["inpainting", INPAINTING_EXAMPLE, SCENE["caption"]]]
-    gr.Examples(inpainting_example, [condition, inpainting, caption], label="Inpainting example (one object masked)")
+    cache = cached(studio.info, studio.control, results, ["condition", "inpainting", "caption"])
+    gr.Examples(
+        inpainting_example, [condition, inpainting, caption], label="Inpainting example (one object masked)", **cache
+    )
 
     shown_inputs = [hint, maker, make, condition_image, inpainting, labels, legend, caption, settings.guidance]
     condition.change(functools.partial(on_condition, studio), condition, shown_inputs, **common.QUIET)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import common
+from .. import advice, common
 from ..catalogue import IDENTITY as MODES
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
+from .captions import describe_button, unavailable_note
 
 HOW_TO = """**Add 1-4 reference photos of one person, caption each, describe the new photo, press Generate.**
 The prompt is assembled for you (see *Prompt sent to the model*): `[[img0]]` is the new photo,
@@ -21,6 +23,8 @@ EXAMPLES = [
     ["identity", *REFERENCES[0], *REFERENCES[1], IDENTITY["target_caption"], ""],
     ["subject_driven", *REFERENCES[0], None, "", IDENTITY["subject_caption"], IDENTITY["subject"]],
 ]
+
+EXAMPLE_COLUMNS = ["mode", "reference_1", "caption_1", "reference_2", "caption_2", "target_caption", "subject_name"]
 
 
 def on_mode(mode: str) -> tuple:
@@ -46,10 +50,16 @@ def build(studio: Studio) -> None:
     how_to(HOW_TO, studio.untrained_note(MODES.id))
     mode = gr.Radio(MODES.choices(), value="identity", label="Mode")
     references, columns = _references()
+    for i, column in enumerate(columns):
+        references[2 * i + 1].info = advice.IDENTITY_CAPTION_TIP
+        with column:  # under each reference photo; the mode says whether it is a person or an object
+            describe_button(studio, references[2 * i], references[2 * i + 1], mode, note=False)
+    unavailable_note(studio)
     with gr.Row():
         with gr.Column(scale=2):
             target = gr.Textbox(label="Target caption: the new photo", lines=3)
             subject = gr.Textbox(label="Subject name (e.g. 'robot')", visible=False)
+            target.info = advice.IDENTITY_TARGET_TIP
             run, stop = run_buttons()
             sizes = studio.size_choices(auto=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())
@@ -57,9 +67,10 @@ def build(studio: Studio) -> None:
             gallery = common.generated_gallery("Generated", "identity-gallery")
             assembled = prompt_accordion()
     r = references
-    gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples")
     mode.change(on_mode, mode, [subject, *columns[1:]], **common.QUIET)
     given = [mode, *references, target, subject]
     outputs = [gallery, settings.seed, assembled]
+    cache = cached(studio.info, studio.identity, outputs, EXAMPLE_COLUMNS)
+    gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples", **cache)
     wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs()], outputs, "identity")
     live(given, studio.identity_prompt, given, assembled)

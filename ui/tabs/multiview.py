@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import advice, common
 from .. import camera_presets as cams
-from .. import common
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
+from .captions import describe_button
 
 HOW_TO = """**Novel views:** drop a photo of an object (or leave it empty and describe the object), pick a
 camera preset or edit the table (one row per view: azimuth around the object, elevation above the ground,
@@ -38,6 +40,16 @@ def _camera_table(rows: list[list[float]]) -> gr.Dataframe:
     return gr.Dataframe(rows, label="Cameras: one row per view", interactive=True, elem_id="camera-table", **table)
 
 
+def multiview_settings() -> list[gr.Slider]:
+    """Rotary scaling for sizes beyond training, and the schedule's noise scale (1: off, as trained)."""
+    with gr.Accordion("Multiview settings", open=False):
+        with gr.Row():
+            factor = gr.Slider(0.5, 4, 1.0, step=0.05, label="Scale factor", info=advice.SCALE_FACTOR_TIP)
+            watershed = gr.Slider(0, 1000, 1.0, step=1, label="Scale watershed", info=advice.SCALE_WATERSHED_TIP)
+        noise = gr.Slider(0.1, 10, 1.0, step=0.05, label="Noise scale", info=advice.NOISE_SCALE_TIP)
+    return [factor, watershed, noise]
+
+
 def _novel_views(studio: Studio) -> None:
     initial = studio.default_camera_rows()
     with gr.Row():
@@ -45,20 +57,26 @@ def _novel_views(studio: Studio) -> None:
             image = common.given_image("Photo of the object (optional: leave empty to work from the caption)", 260)
             example_caption = "e.g. a blue cube in front of an orange sphere on a grey floor"
             caption = gr.Textbox(label="Caption", lines=2, placeholder=example_caption)
+            describe_button(studio, image, caption, "multiview")
             preset = gr.Dropdown(studio.camera_preset_names(), value=cams.DEFAULT_PRESET, label="Camera preset")
             table = _camera_table(initial)
             run, stop = run_buttons()
             sizes = studio.size_choices(square_only=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size(), many=False)
+            scales = multiview_settings()
+            caption.info, settings.size.info = advice.MULTIVIEW_CAPTION_TIP, advice.size_tip(studio.native_side, False)
         with gr.Column(scale=3):
             figure = gr.Plot(studio.camera_preview(initial), label="Cameras around the object", elem_id="camera-figure")
             gallery, gif, archive = _views_results()
             assembled = prompt_accordion()
-    gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label="Example: a photo and four cameras around it")
     preset.change(studio.camera_preset, preset, table, api_name="camera_preset", **PRESET)
     live([table, image], studio.camera_preview, [table, image], figure)
     outputs = [gallery, gif, archive, figure, settings.seed, assembled]
-    wire_run(studio, run, stop, studio.multiview, [image, caption, table, *settings.inputs()], outputs, "multiview")
+    cache = cached(studio.info, studio.multiview, outputs)
+    label = "Example: a photo and four cameras around it"
+    gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label=label, **cache)
+    given = [image, caption, table, *settings.inputs(), *scales]
+    wire_run(studio, run, stop, studio.multiview, given, outputs, "multiview")
     live([caption], studio.multiview_prompt, [caption], assembled)
 
 
@@ -76,8 +94,9 @@ def _camera_poses(studio: Studio) -> None:
                 headers=headers, type="array", interactive=False, label="Estimated cameras", elem_id="pose-table"
             )
             assembled = prompt_accordion()
-    gr.Examples(POSE_EXAMPLES, inputs=[photos, caption], label="Example: three views of one scene")
     outputs = [figure, table, settings.seed, assembled]
+    cache = cached(studio.info, studio.estimate_cameras, outputs)
+    gr.Examples(POSE_EXAMPLES, inputs=[photos, caption], label="Example: three views of one scene", **cache)
     wire_run(
         studio, run, stop, studio.estimate_cameras, [photos, caption, *settings.inputs()], outputs, "estimate_cameras"
     )

@@ -8,6 +8,7 @@ from .. import common
 from ..common import example, example_text, how_to, run_buttons, sampling, wire_run
 from ..endpoints.slots import SLOT_HEADERS
 from ..service import Studio
+from ..spaces import cached
 
 HOW_TO = """**Compose any task yourself.** OneDiffusion denoises a sequence of *slots*: each is an image or a
 camera, and either a **condition** (given, kept as is) or a **target** (generated). One row per slot,
@@ -66,6 +67,8 @@ def build(studio: Studio) -> None:
             headers = ["slot", "role", *SLOT_HEADERS[3:], "focal (image widths)"]
             cameras = gr.Dataframe(headers=headers, type="array", interactive=False, label="Camera slots")
             used = gr.Textbox(label="Prompt sent to the model", interactive=False, visible=False)
-    gr.Examples(EXAMPLES, inputs=[prompt, table, images], example_labels=EXAMPLE_LABELS, label="Zero-shot compositions")
     outputs = [gallery, cameras, figure, settings.seed, used]
+    cache = cached(studio.info, studio.slots, outputs)
+    label = "Zero-shot compositions"
+    gr.Examples(EXAMPLES, inputs=[prompt, table, images], example_labels=EXAMPLE_LABELS, label=label, **cache)
     wire_run(studio, run, stop, studio.slots, [prompt, table, images, *settings.inputs()], outputs, "slots")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import common
+from .. import advice, common
 from ..common import example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
 
 HOW_TO = """**Describe the image, then press Generate.** The published model likes long, detailed captions
 (the authors write 100-150 words covering subject, setting, lighting and style); the examples are captions
@@ -24,10 +25,15 @@ def build(studio: Studio) -> None:
             run, stop = run_buttons()
             sizes = studio.size_choices(large=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())
+            settings.size.info = advice.size_tip(studio.native_side, True)
+            if studio.native_side == advice.PUBLISHED_SIDE:
+                settings.guidance.info = f"{settings.guidance.info} {advice.DEFAULTS_TIP}"
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Generated images", "t2i-gallery", height=480)
             assembled = prompt_accordion()
-    gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
     outputs = [gallery, settings.seed, assembled]
+    gr.Examples(
+        EXAMPLES, inputs=[prompt], label="Example prompts", **cached(studio.info, studio.text_to_image, outputs)
+    )
     wire_run(studio, run, stop, studio.text_to_image, [prompt, *settings.inputs()], outputs, "text_to_image")
     live([prompt], studio.text_to_image_prompt, [prompt], assembled)

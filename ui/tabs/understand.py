@@ -8,6 +8,8 @@ from .. import common
 from ..catalogue import UNDERSTANDING
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
+from ..spaces import cached
+from .captions import describe_button
 
 HOW_TO = """**Drop a photo, pick what to estimate, press Estimate.** The model runs in its understanding
 direction: the photo is the condition, the map is generated. Depth comes colourised (bright yellow is
@@ -52,14 +54,16 @@ def build(studio: Studio) -> None:
             target = gr.Radio(UNDERSTANDING.choices(), value=UNDERSTANDING.options[0].key, label="Estimate")
             labels, legend = common.label_rows(visible=False)
             caption = gr.Textbox(label="Caption of the photo (optional)", lines=1)
+            describe_button(studio, photo, caption, "scene")
             run, stop = run_buttons("Estimate")
             settings = sampling(studio, many=False)
         with gr.Column(scale=3):
             shown, raw, mesh, regions, files = _results()
             assembled = prompt_accordion()
-    gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples")
     target.change(on_target, target, [labels, legend, mesh, regions], **common.QUIET)
     outputs = [shown, raw, mesh, files, regions, settings.seed, assembled]
+    cache = cached(studio.info, studio.understand, outputs)
+    gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples", **cache)
     wire_run(
         studio,
         run,
