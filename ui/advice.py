@@ -32,7 +32,7 @@ FACIAL = re.compile(
 _WORD = re.compile(r"[a-z]{4,}")  # content words, roughly: what a target caption can repeat from a reference
 
 # Tips shown next to the controls they concern.
-DEFAULTS_TIP = "The published model's defaults are 50 steps and guidance 4.2."
+DEFAULTS_TIP = "The published model works best at 50 steps and guidance about 4 (4 to 4.2)."
 EDITING_TIP = "Editing over-saturates above guidance 3 to 3.5."
 IDENTITY_CAPTION_TIP = "30 to 75 words work best: clothes, setting, pose, light."
 IDENTITY_TARGET_TIP = "Repeat some of the references' description here: the identity keeps better."
