@@ -57,6 +57,7 @@ class Launch:
     host: str
     port: int
     share: bool
+    mcp: bool = False
 
     @property
     def url(self) -> str:
@@ -93,6 +94,11 @@ def build_parser() -> _Parser:
         "--port", help=f"port (default: $GRADIO_SERVER_PORT, else the first free one from {FIRST_PORT})"
     )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    parser.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve the tasks as tools for agents: an MCP server at <url>gradio_api/mcp/ (off by default)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -273,7 +279,8 @@ def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
     check_precision(args.dtype, args.offload, check_device(device, zero_gpu), zero_gpu)
     if folder is not None:
         check_checkpoint(model, folder)
-    return Launch(model.value if model else None, args.device, args.dtype, args.offload, host.value, port, args.share)
+    model_value = model.value if model else None
+    return Launch(model_value, args.device, args.dtype, args.offload, host.value, port, args.share, args.mcp)
 
 
 def serve(launch: Launch) -> None:
@@ -295,7 +302,7 @@ def serve(launch: Launch) -> None:
         print(f"\nCould not load {info.requested}: {info.fallback_reason}\nUsing the demo model: {info.description}\n")
     try:
         build_demo(studio).launch(
-            server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options()
+            server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options(mcp=launch.mcp)
         )
     except OSError as err:  # the port, free when checked, taken while the model loaded
         sys.exit(f"{PROG}: error: cannot serve on {launch.url}: {str(err).splitlines()[0]}; start again.")
@@ -308,7 +315,8 @@ def main(argv: list[str] | None = None) -> None:
         launch = check(args, dict(os.environ))
     except LaunchError as err:
         parser.error(str(err))
-    print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}", flush=True)
+    tools = f" (tools for agents at {launch.url}gradio_api/mcp/)" if launch.mcp else ""
+    print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}{tools}", flush=True)
     try:
         serve(launch)
     except KeyboardInterrupt:
