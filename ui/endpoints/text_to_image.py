@@ -14,7 +14,7 @@ from .base import GENERATE, endpoint, numbered, preview
 
 @endpoint(GENERATE)
 def text_to_image(host: ModelHost, prompt: str, *, run: RunInputs) -> tuple[list[tuple[Image.Image, str]], int, str]:
-    """Generate images from a text description (text to image).
+    """Images from a caption. Text to image: the model draws what the caption describes.
 
     Args:
         prompt: what the image shows; the published model likes long, detailed captions (subject, setting, light, style).
