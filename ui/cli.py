@@ -58,6 +58,7 @@ class Launch:
     port: int
     share: bool
     captioner: str | None = None  # None: the default captioner (ui.captioner.DEFAULT_CAPTIONER)
+    mcp: bool = False
 
     @property
     def url(self) -> str:
@@ -100,6 +101,11 @@ def build_parser() -> _Parser:
         "(default: HuggingFaceTB/SmolVLM-500M-Instruct); none switches the buttons off",
     )
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    parser.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve the tasks as tools for agents: an MCP server at <url>gradio_api/mcp/ (off by default)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -281,7 +287,9 @@ def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
     if folder is not None:
         check_checkpoint(model, folder)
     model_name = model.value if model else None
-    return Launch(model_name, args.device, args.dtype, args.offload, host.value, port, args.share, args.captioner)
+    return Launch(
+        model_name, args.device, args.dtype, args.offload, host.value, port, args.share, args.captioner, args.mcp
+    )
 
 
 def serve(launch: Launch) -> None:
@@ -305,7 +313,7 @@ def serve(launch: Launch) -> None:
         print(f"\nCould not load {info.requested}: {info.fallback_reason}\nUsing the demo model: {info.description}\n")
     try:
         build_demo(studio).launch(
-            server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options()
+            server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options(mcp=launch.mcp)
         )
     except OSError as err:  # the port, free when checked, taken while the model loaded
         sys.exit(f"{PROG}: error: cannot serve on {launch.url}: {str(err).splitlines()[0]}; start again.")
@@ -318,7 +326,8 @@ def main(argv: list[str] | None = None) -> None:
         launch = check(args, dict(os.environ))
     except LaunchError as err:
         parser.error(str(err))
-    print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}", flush=True)
+    tools = f" (tools for agents at {launch.url}gradio_api/mcp/)" if launch.mcp else ""
+    print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}{tools}", flush=True)
     try:
         serve(launch)
     except KeyboardInterrupt:

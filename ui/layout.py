@@ -61,9 +61,11 @@ def build_demo(studio: Studio) -> gr.Blocks:
     return demo
 
 
-def launch_options() -> dict:
-    """What every launch passes: the upload limit, the only folder served from disk, the look."""
+def launch_options(mcp: bool = False) -> dict:
+    """What every launch passes: the upload limit, the only folder served from disk, the look; with
+    ``mcp``, also the MCP server (``/gradio_api/mcp/``): each public endpoint a tool, described by its docstring."""
     return {
+        "mcp_server": mcp,
         "max_file_size": MAX_FILE_SIZE,
         "show_error": True,  # input-format errors (from gradio_client callers) in words, not "an exception"
         "allowed_paths": [str(EXAMPLES_DIR)],

@@ -138,13 +138,14 @@ def test_settings_come_from_the_flags_then_the_environment_then_the_defaults(tak
     parse = build_parser().parse_args
     default = check(parse([]), {})
     assert (default.model, default.host, default.share, default.offload) == (None, "127.0.0.1", False, False)
+    assert not default.mcp
     assert default.port >= FIRST_PORT and default.url == f"http://127.0.0.1:{default.port}/"
     port = _first_free(taken_port + 1)
     env = {"ONEDIFFUSION_MODEL": "owner/mine", "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "0.0.0.0"}
     from_env = check(parse([]), env)
     assert (from_env.model, from_env.port, from_env.host) == ("owner/mine", port, "0.0.0.0")
-    flags = check(parse(["--model", "x/y", "--share", "--dtype", "float16", "--host", "127.0.0.1"]), env)
-    assert (flags.model, flags.share, flags.dtype, flags.host) == ("x/y", True, "float16", "127.0.0.1")
+    flags = check(parse(["--model", "x/y", "--share", "--dtype", "float16", "--host", "127.0.0.1", "--mcp"]), env)
+    assert (flags.model, flags.share, flags.dtype, flags.host, flags.mcp) == ("x/y", True, "float16", "127.0.0.1", True)
 
 
 def test_dtype_names_are_the_loaders():

@@ -19,6 +19,7 @@ from PIL import Image
 
 from ..errors import preview_warning, user_error
 from ..host import RunInputs
+from .docs import with_shared_args
 
 PROGRESS = gr.Progress()  # the marker Gradio looks for; it hands each call its own tracker
 DUMMY = Image.new("RGB", (16, 16), "white")  # stands in for a photo when only the prompt is wanted
@@ -96,6 +97,7 @@ def endpoint(extra: Sequence[inspect.Parameter] = ()) -> Callable[[Callable], Ca
                 raise user_error(err, fn.__name__) from None
 
         wrapper.__signature__ = signature
+        wrapper.__doc__ = with_shared_args(fn.__doc__, signature.parameters)  # the API's and MCP's description
         hints = {p.name: p.annotation for p in signature.parameters.values() if p.annotation is not p.empty}
         wrapper.__annotations__ = {**hints, "return": signature.return_annotation}
         return wrapper

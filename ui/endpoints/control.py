@@ -37,9 +37,20 @@ def control(
     *,
     run: RunInputs,
 ) -> tuple[Image.Image, list[tuple[Image.Image, str]], int, str]:
-    """Images that follow a condition. For inpainting, ``inpainting`` is an image-editor value (the
-    photo as background, the mask painted in its layers) and ``condition_image`` is ignored.
-    Returns (condition as the model saw it, gallery, seed used, assembled prompt)."""
+    """Generate images that follow a condition: a depth map, edges, a pose skeleton, a semantic map or boxes
+    to follow, a photo to inpaint, deblur or edit by instruction (make_condition makes one from a photo).
+
+    Args:
+        condition_image: the condition image, a URL (http, https or data:image/png;base64); for 'inpainting' leave it out and give inpainting.
+        inpainting: for 'inpainting' only: {'background': photo URL, 'layers': [URL of a PNG, transparent but over the region to fill], 'composite': null}.
+        caption: what the result shows; for 'editing' the instruction instead, e.g. 'make the sky purple' (required there).
+
+    Returns:
+        condition: the condition as the model saw it (cropped and resized to the output size), an image URL
+        gallery: the generated images as [{'image': {'url': PNG on this server, ...}, 'caption': ...}, ...]
+        seed: the seed used
+        prompt: the prompt the model saw, task token included
+    """
     option = CONTROL.option(condition)
     if option.takes_mask:
         image, mask = inputs.editor_photo_and_mask(inpainting)
@@ -62,8 +73,17 @@ def control_prompt(host: ModelHost, condition: str, caption: str = "", labels=No
 
 @endpoint(MAKE)
 def make_condition(host: ModelHost, condition: str, photo, labels=None, *, run: RunInputs) -> Image.Image:
-    """A condition made from a photo: Canny edges and blur computed here, depth, HED, pose,
-    segmentation and boxes by the model's understanding direction; editing takes the photo as is."""
+    """Make a control condition from a photo: Canny edges and blur are computed directly; depth, HED, pose,
+    segmentation and boxes are estimated by the model itself; 'editing' and 'inpainting' return the photo as is.
+
+    Args:
+        condition: the condition to make: 'depth', 'canny', 'hed', 'pose', 'semanticmap' or 'boundingbox' (name the classes in labels), 'deblurring' (blurs the photo), 'editing'.
+        photo: the photo, a URL (http, https or data:image/png;base64).
+        seed: random seed of the model's estimate (depth, HED, pose, segmentation, boxes), a whole number.
+
+    Returns:
+        condition_image: the condition, an image URL on this server, to give to control
+    """
     image = inputs.image(photo, "photo")
     make = CONTROL.option(condition).make
     if callable(make):

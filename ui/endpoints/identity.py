@@ -64,9 +64,27 @@ def identity(
     *,
     run: RunInputs,
 ) -> tuple[list[tuple[Image.Image, str]], int, str]:
-    """New photos of the person (mode 'identity', 1-4 references) or of the object (mode
-    'subject_driven', reference 1 only, named by ``subject_name``) described by ``target_caption``.
-    Returns (gallery, seed used, assembled [[imgN]] prompt)."""
+    """New photos of a person from 1-4 photos of them (mode 'identity'), or of an object from one photo of it
+    in a new scene (mode 'subject_driven'), as target_caption describes.
+
+    Args:
+        mode: 'identity' (the same person; reference photos 1-4) or 'subject_driven' (the same object; reference_1 only).
+        reference_1: a photo of the person or the object, a URL (http, https or data:image/png;base64); required.
+        caption_1: optional: what reference_1 shows.
+        reference_2: optional: another photo of the person (mode 'identity'), a URL (http, https or data:image/png;base64).
+        caption_2: optional: what reference_2 shows.
+        reference_3: optional: another photo of the person (mode 'identity'), a URL (http, https or data:image/png;base64).
+        caption_3: optional: what reference_3 shows.
+        reference_4: optional: another photo of the person (mode 'identity'), a URL (http, https or data:image/png;base64).
+        caption_4: optional: what reference_4 shows.
+        target_caption: what the new photo shows (required), e.g. 'the woman laughing on a beach at sunset'.
+        subject_name: for 'subject_driven': what the object is, e.g. 'red backpack'.
+
+    Returns:
+        gallery: the new photos as [{'image': {'url': PNG on this server, ...}, 'caption': ...}, ...]
+        seed: the seed used
+        prompt: the prompt the model saw, with an [[imgN]] marker per photo
+    """
     given = [reference_1, caption_1, reference_2, caption_2, reference_3, caption_3, reference_4, caption_4]
     photos, captions = _references(given)
     if not (target_caption or "").strip():

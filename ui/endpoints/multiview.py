@@ -51,7 +51,14 @@ def _views_figure(host: ModelHost, views: list[cams.Row], from_image: bool):
 
 @endpoint()
 def camera_preset(host: ModelHost, preset: str) -> list[list[float]]:
-    """The camera table rows of a named preset, at the model's camera (``ui.camera_presets.presets``)."""
+    """The camera table of a named preset (``ui.camera_presets.presets``) at the model's camera, for multiview.
+
+    Args:
+        preset: the preset's name, one of the listed choices.
+
+    Returns:
+        rows: [azimuth (°), elevation (°), distance], one row per view
+    """
     return cams.preset_rows(preset, host.defaults.camera)
 
 
@@ -85,12 +92,24 @@ def multiview(
     scale_watershed: float = 1.0,
     noise_scale: float = 1.0,
 ) -> tuple[list[tuple[Image.Image, str]], str, str, object, int, str]:
-    """Views of an object from the cameras' rows (azimuth, elevation, distance). With ``image`` the
-    first row is that photo's camera and the others are generated; without, every view comes from
-    ``caption``. ``scale_factor`` and ``scale_watershed`` rescale the rotary positions for sizes beyond
-    training, ``noise_scale`` the schedule's shift (1.0: off, as the published model expects).
-    Returns (gallery of all views, turntable GIF, zip of the run, 3D camera figure, seed used,
-    assembled prompt)."""
+    """Views of an object from new cameras: from a photo of it (the first camera's view) or from a caption alone.
+
+    Args:
+        image: optional: a photo of the object, a URL (http, https or data:image/png;base64); it is the first camera's view and the others are generated.
+        caption: what the object is; required without image.
+        cameras: camera table {'headers': ['azimuth (°)', 'elevation (°)', 'distance'], 'data': [[0, 0, 1.7], [90, 0, 1.7]]}, one row per view, 1-8 rows (2-8 with image): azimuth in degrees around the object, elevation from -90 to 90, distance above 0 (blank: the model's); camera_preset gives ready tables; leave it out for 4 views around.
+        scale_factor: rotary position scale for sizes beyond training, 0.5 to 4 (1 = off; 1.1 to 1.5 for extrapolation, with 75 to 100 steps).
+        scale_watershed: with scale_factor: the timestep (0 to 1000) below which positions are divided instead of the rotary base multiplied; 100 to 400 advised, 1 = off.
+        noise_scale: multiplies the schedule's shift, 0.1 to 10 (1 = as the published model was trained).
+
+    Returns:
+        gallery: every view as [{'image': {'url': PNG on this server, ...}, 'caption': 'view 1 · azimuth 0°, ...'}, ...]
+        turntable: a GIF of the views (URL)
+        archive: a zip of the views and their cameras (URL)
+        figure: the 3D figure of the cameras (a Plotly plot)
+        seed: the seed used
+        prompt: the prompt the model saw, task token included
+    """
     photo = inputs.image(image, "photo", required=False)
     rows = cameras if cameras is not None else default_camera_rows(host)
     views = _views(host, rows, least=2 if photo is not None else 1)
@@ -148,10 +167,19 @@ def multiview_prompt(host: ModelHost, caption: str = "") -> str:
 def estimate_cameras(
     host: ModelHost, photos, caption: str = "", *, run: RunInputs
 ) -> tuple[object, list[list], int, str]:
-    """Camera poses of 2-4 photos of the same object. Returns (3D figure of the estimated cameras,
-    rows of photo number, azimuth, elevation, distance and focal length, seed used, assembled prompt).
-    Cameras are relative to photo 1, drawn with photo 1 at the model's first view (azimuth 0, its
-    default elevation and distance)."""
+    """Estimate the camera poses of 2-4 photos of the same object or scene, with the model itself. Cameras are
+    relative to photo 1, placed at the model's first view (azimuth 0, its default elevation and distance).
+
+    Args:
+        photos: 2-4 photos as [{'image': a URL (http, https or data:image/png;base64), 'caption': null}, ...].
+        caption: what the photos show, or '' for none.
+
+    Returns:
+        figure: the 3D figure of the estimated cameras (a Plotly plot)
+        rows: [photo number, azimuth (°), elevation (°), distance, focal length in image widths], one per photo
+        seed: the seed used
+        prompt: the prompt the model saw, task token included
+    """
     images = inputs.gallery_images(photos, "photo", 2, 4)
     spec = build_task("camera_estimation", images=images, caption=caption or "")
     result = host.generate(spec, host.options(run), run.progress, run.session)

@@ -24,10 +24,21 @@ SLOT_HEADERS = ["kind", "role", "image #", "azimuth (°)", "elevation (°)", "di
 def slots(
     host: ModelHost, prompt: str, slots=None, images=None, *, run: RunInputs
 ) -> tuple[list[tuple[Image.Image, str]], list[list], object, int, str]:
-    """Any slot sequence with a raw prompt. ``slots`` rows: kind ('image'/'camera'), role
-    ('condition'/'target'), image number (1-based, into ``images``; blank takes the next one),
-    azimuth, elevation, distance (for camera conditions). Returns (gallery of every image slot,
-    camera rows, 3D camera figure, seed used, the prompt)."""
+    """Advanced: any sequence of image and camera slots, each given (condition) or generated (target), with a
+    raw prompt that names the task; for experiments beyond the other tools.
+
+    Args:
+        prompt: the raw prompt, task token included, e.g. '[[multiview]] a red cube' or '[[text2image]] a red cube'.
+        slots: slot table {'headers': ['kind', 'role', 'image #', 'azimuth (°)', 'elevation (°)', 'distance'], 'data': [['image', 'condition', 1, null, null, null], ['image', 'target', null, null, null, null]]}: kind 'image' or 'camera', role 'condition' or 'target', image # (1-based into images; blank: the next), and for camera conditions azimuth (°), elevation (°), distance.
+        images: the images of the image conditions as [{'image': a URL (http, https or data:image/png;base64), 'caption': null}, ...].
+
+    Returns:
+        gallery: every image slot, conditions then generated targets, as [{'image': {'url': ...}, 'caption': ...}, ...]
+        cameras: rows [slot, role, azimuth (°), elevation (°), distance, focal length] of the camera slots
+        figure: the 3D figure of the camera slots (a Plotly plot), or null
+        seed: the seed used
+        prompt: the prompt the model saw
+    """
     if not (prompt or "").strip():
         raise InputError("Write the raw prompt first, task token included, e.g. '[[multiview]] a red cube'.")
     if "[[" not in prompt:

@@ -15,7 +15,16 @@ from .base import GENERATE, endpoint, numbered, preview
 
 @endpoint(GENERATE)
 def text_to_image(host: ModelHost, prompt: str, *, run: RunInputs) -> tuple[list[tuple[Image.Image, str]], int, str]:
-    """Images from a caption. Returns (gallery of (image, caption), seed used, assembled prompt)."""
+    """Images from a caption. Text to image: the model draws what the caption describes.
+
+    Args:
+        prompt: what the image shows; the published model likes long, detailed captions (subject, setting, light, style).
+
+    Returns:
+        gallery: the images as [{'image': {'url': PNG on this server, ...}, 'caption': 'image 1 · seed S'}, ...]
+        seed: the seed used (give it back with randomize_seed false to repeat the result)
+        prompt: the prompt the model saw, task token included
+    """
     if not (prompt or "").strip():
         raise InputError("Describe the image to generate in the Prompt box first.")
     options = host.options(run)

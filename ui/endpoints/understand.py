@@ -35,9 +35,23 @@ def estimate(host: ModelHost, photo: Image.Image, task: str, labels: list[Label]
 def understand(
     host: ModelHost, photo, target: str = "depth", labels=None, caption: str = "", *, run: RunInputs
 ) -> tuple[Image.Image, Image.Image, str | None, list[str], list[dict], int, str]:
-    """Depth, pose, HED, Canny, segmentation or boxes of a photo. Returns (the result to look at:
-    colourised depth or an overlay on the photo, the model's raw output, a GLB relief mesh for depth
-    or None, downloadable files, regions found per class, seed used, assembled prompt)."""
+    """Estimate from a photo, with the model itself: its depth, human pose, HED soft edges, Canny edges,
+    segmentation into named classes, or bounding boxes of named classes.
+
+    Args:
+        photo: the photo, a URL (http, https or data:image/png;base64).
+        target: what to estimate: 'depth', 'pose', 'hed', 'canny', 'semanticmap' or 'boundingbox' (for these two, name the classes in labels).
+        caption: what the photo shows, which may help the model, or '' for none.
+
+    Returns:
+        shown: the result to look at, an image URL: colourised depth, or the estimate over the photo (boxes outlined)
+        raw: the model's own output image (URL)
+        mesh: for depth, a GLB relief mesh (URL); else null
+        files: downloadable files (URLs): for depth a 16-bit depth PNG, the colourised depth and the mesh
+        regions: per class (semanticmap, boundingbox): [{'class', 'colour', 'hex', 'share' of the image, 'box' [x0, y0, x1, y1]}]
+        seed: the seed used
+        prompt: the prompt the model saw, task token included
+    """
     image = inputs.image(photo, "photo")
     option = UNDERSTANDING.option(target)
     label_list = inputs.labels(labels)

@@ -1,0 +1,97 @@
+"""``python app.py --mcp``: the Studio's endpoints as MCP tools, listed and called with the ``mcp`` package's
+own client over streamable HTTP, as an agent does; errors come back in the app's plain words."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import re
+import urllib.request
+
+import pytest
+from PIL import Image
+
+from tests.ui.conftest import EXAMPLES, launched_app
+
+mcp = pytest.importorskip("mcp")
+from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
+
+TASK_TOOLS = {"text_to_image", "control", "understand", "identity", "multiview", "estimate_cameras"}
+HELPER_TOOLS = {"make_condition", "camera_preset", "slots", "model_info"}  # public too; previews and Stop are not
+
+
+@pytest.fixture(scope="module")
+def mcp_url(tiny_model_dir) -> str:
+    with launched_app("--mcp", "--model", str(tiny_model_dir), log_name="app-mcp.log") as url:
+        yield f"{url}gradio_api/mcp/"
+
+
+def session(url: str, work):
+    """Run ``await work(session)`` in one MCP client session on ``url``; returns what it returns."""
+
+    async def run():
+        async with streamablehttp_client(url) as (read, write, _):
+            async with mcp.ClientSession(read, write) as client:
+                await client.initialize()
+                return await work(client)
+
+    return asyncio.run(run())
+
+
+def texts(result) -> str:
+    return "\n".join(item.text for item in result.content if item.type == "text")
+
+
+def test_the_task_tools_are_listed_with_what_each_argument_means(mcp_url):
+    tools = {tool.name: tool for tool in session(mcp_url, lambda client: _tools(client))}
+    assert set(tools) == TASK_TOOLS | HELPER_TOOLS
+    for name, tool in tools.items():
+        assert tool.description.strip(), name
+        for argument, schema in tool.inputSchema["properties"].items():
+            assert len(schema.get("description", "")) > 10, f"{name}({argument}) is not described"
+    control = tools["control"].inputSchema["properties"]
+    assert "'canny': give white edges on black" in control["condition"]["description"]
+    assert "from 1 to 200" in tools["text_to_image"].inputSchema["properties"]["steps"]["description"]
+    assert "Returns: gallery" in tools["text_to_image"].description
+
+
+async def _tools(client):
+    return (await client.list_tools()).tools
+
+
+def test_text_to_image_over_mcp_returns_an_image(mcp_url):
+    async def work(client):
+        tools = {tool.name: tool for tool in await _tools(client)}
+        size = tools["text_to_image"].inputSchema["properties"]["size"]["default"]
+        arguments = {"prompt": "a blue cube on a grey floor", "steps": 2, "seed": 7, "randomize_seed": False}
+        return size, await client.call_tool("text_to_image", arguments)
+
+    size, result = session(mcp_url, work)
+    assert not result.isError, texts(result)
+    text = texts(result)
+    assert "image 1 · seed 7" in text and "[[text2image]]" in text
+    url = re.search(r"'url': '(http[^']+\.png)'", text)[1]
+    with urllib.request.urlopen(url, timeout=10) as response:
+        image = Image.open(io.BytesIO(response.read()))
+    assert "x".join(map(str, image.size)) == size
+
+
+def _data_url(path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def test_bad_input_comes_back_in_the_apps_plain_words(mcp_url):
+    async def work(client):
+        empty = await client.call_tool("text_to_image", {"prompt": " ", "steps": 2})
+        photo = _data_url(EXAMPLES / "scene_az000.png")  # an image given inline, as agents often do
+        no_classes = await client.call_tool(
+            "understand", {"photo": photo, "target": "semanticmap", "caption": "", "steps": 2}
+        )
+        return empty, no_classes
+
+    empty, no_classes = session(mcp_url, work)
+    assert empty.isError and texts(empty) == "Describe the image to generate in the Prompt box first."
+    assert no_classes.isError and texts(no_classes).startswith("Name at least one class")
+    for result in (empty, no_classes):
+        assert "Traceback" not in texts(result) and "InputError" not in texts(result)
