@@ -18,7 +18,13 @@ mcp = pytest.importorskip("mcp")
 from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
 
 TASK_TOOLS = {"text_to_image", "control", "understand", "identity", "multiview", "estimate_cameras"}
-HELPER_TOOLS = {"make_condition", "camera_preset", "slots", "model_info"}  # public too; previews and Stop are not
+HELPER_TOOLS = {
+    "make_condition",
+    "camera_preset",
+    "slots",
+    "model_info",
+    "describe_photo",
+}  # public too; previews and Stop are not
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ API = {
                    "seed": 0, "randomize_seed": True, **RUN},
     "identity": {"mode": EMPTY, **REFERENCES, "target_caption": "", "subject_name": "", **SETTINGS, "num_images": 1,
                  **RUN},
-    "multiview": {"image": None, "caption": "", "cameras": None, **SETTINGS, **RUN},
+    "multiview": {"image": None, "caption": "", "cameras": None, **SETTINGS,  # new settings last: old calls still work
+                  "scale_factor": 1.0, "scale_watershed": 1.0, "noise_scale": 1.0, **RUN},
     "estimate_cameras": {"photos": EMPTY, "caption": "", "steps": None, "guidance": None, "seed": 0,
                          "randomize_seed": True, **RUN},
     "slots": {"prompt": EMPTY, "slots": None, "images": None, **SETTINGS, "negative_prompt": "", "num_images": 1, **RUN},

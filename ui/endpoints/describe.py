@@ -37,10 +37,15 @@ def captions_available(host: ModelHost) -> tuple[bool, str | None]:
 
 @endpoint()
 def describe_photo(host: ModelHost, photo, purpose: str = "scene", request: gr.Request | None = None) -> str:
-    """A detailed caption of ``photo`` for ``purpose``: 'scene' (Control, Understanding), 'identity' (a
-    person: 30 to 75 words, as the published model's guide asks), 'subject' (an object without its
-    background) or 'multiview' (an object, no facial details). Trimmed to the tokens the model reads.
-    The captioner loads on first use and takes its turn with the model."""
+    """A detailed caption of a photo, to paste into a task's caption box (the published model wants long captions).
+
+    Args:
+        photo: the photo to describe, a URL (http, https or data:image/png;base64).
+        purpose: what the caption is for: 'scene' (Control, Understanding; the default), 'identity' (a person: 30 to 75 words, as the published model's guide asks), 'subject' (an object without its background) or 'multiview' (an object, no facial details).
+
+    Returns:
+        caption: the caption, trimmed to the tokens the model reads; the captioner loads on first use.
+    """
     name = purpose_of(purpose)
     tokenizer = host.pipe.tokenizer
     budget = TOKEN_BUDGET.get(name, MAX_PROMPT_TOKENS // 2)
