@@ -18,7 +18,7 @@ from .. import outputs as out
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs, RunOptions
 from ..inputs import InputError
-from .base import ESTIMATE, VIEWS, endpoint, gallery, preview
+from .base import ESTIMATE, VIEWS, endpoint, gallery, preview, run_task
 
 
 def camera_preset_names(host: ModelHost) -> list[str]:
@@ -80,8 +80,9 @@ def multiview(
         spec = build_task("text2multiview", cameras=cameras_, caption=caption)
     height, width = inputs.parse_size(run.size) or (host.native_side, host.native_side)  # trained on squares
     options = host.options(replace(run, size=f"{width}x{height}"))
-    result = host.generate(spec, options, run.progress, run.session)
-    frames = ([center_crop_resize(photo, result.height, result.width)] if photo is not None else []) + result.images
+    result = run_task(host, spec, run, options)
+    given = [out.carry_over(result.images[0], center_crop_resize(photo, result.height, result.width))] if photo else []
+    frames = given + result.images
     return _multiview_outputs(host, frames, views, photo is not None, result, options)
 
 
@@ -95,6 +96,7 @@ def _multiview_outputs(host, frames, views, from_image: bool, result: Generation
     folder = out.run_folder()
     gif = out.save_gif(frames, folder / "turntable.gif")
     metadata = {
+        "settings": out.carried_settings(result.images[0]),  # as every result PNG carries them
         "prompt": result.prompt,
         "seed": result.seed,
         "steps": options.steps,

@@ -9,7 +9,7 @@ from onediffusion.prompts import task_prompt
 
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
-from .base import GENERATE, endpoint, numbered, preview
+from .base import GENERATE, endpoint, numbered, preview, run_task
 
 
 @endpoint(GENERATE)
@@ -17,7 +17,7 @@ def text_to_image(host: ModelHost, prompt: str, *, run: RunInputs) -> tuple[list
     """Images from a caption. Returns (gallery of (image, caption), seed used, assembled prompt)."""
     if not (prompt or "").strip():
         raise InputError("Describe the image to generate in the Prompt box first.")
-    result = host.generate(build_task("text2image", caption=prompt), host.options(run), run.progress, run.session)
+    result = run_task(host, build_task("text2image", caption=prompt), run)
     return numbered(result.images, "image", result.seed), result.seed, result.prompt
 
 
