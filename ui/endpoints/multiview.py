@@ -81,7 +81,11 @@ def multiview(
     height, width = inputs.parse_size(run.size) or (host.native_side, host.native_side)  # trained on squares
     options = host.options(replace(run, size=f"{width}x{height}"))
     result = run_task(host, spec, run, options)
-    given = [out.carry_over(result.images[0], center_crop_resize(photo, result.height, result.width))] if photo else []
+    given = (
+        [out.carry_over(result.images[0], center_crop_resize(photo, result.height, result.width))]
+        if photo is not None
+        else []
+    )
     frames = given + result.images
     return _multiview_outputs(host, frames, views, photo is not None, result, options)
 

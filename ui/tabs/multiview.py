@@ -50,6 +50,7 @@ def _novel_views(studio: Studio) -> None:
             run, stop = run_buttons()
             sizes = studio.size_choices(square_only=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size(), many=False)
+            common.reuse_zone("multiview", {"prompt": caption}, settings)
         with gr.Column(scale=3):
             figure = gr.Plot(studio.camera_preview(initial), label="Cameras around the object", elem_id="camera-figure")
             gallery, gif, archive = _views_results()

@@ -24,6 +24,7 @@ def build(studio: Studio) -> None:
             run, stop = run_buttons()
             sizes = studio.size_choices(large=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())
+            common.reuse_zone("text-to-image", {"prompt": prompt}, settings)
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Generated images", "t2i-gallery", height=480)
             assembled = prompt_accordion()

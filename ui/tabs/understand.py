@@ -22,6 +22,9 @@ EXAMPLES = [
 ]
 
 
+COMPARED = {"depth", "semanticmap", "boundingbox"}  # the photo and its map, in one frame
+
+
 def on_target(target: str) -> tuple:
     option = UNDERSTANDING.option(target)
     return (
@@ -54,13 +57,15 @@ def build(studio: Studio) -> None:
             caption = gr.Textbox(label="Caption of the photo (optional)", lines=1)
             run, stop = run_buttons("Estimate")
             settings = sampling(studio, many=False)
+            common.reuse_zone("understanding", {"option": target, "prompt": caption, "labels": labels}, settings)
         with gr.Column(scale=3):
             shown, raw, mesh, regions, files = _results()
+            slider = common.compare_slider("understand-compare", UNDERSTANDING.options[0].key in COMPARED)
             assembled = prompt_accordion()
     gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples")
     target.change(on_target, target, [labels, legend, mesh, regions], **common.QUIET)
     outputs = [shown, raw, mesh, files, regions, settings.seed, assembled]
-    wire_run(
+    event = wire_run(
         studio,
         run,
         stop,
@@ -69,4 +74,6 @@ def build(studio: Studio) -> None:
         outputs,
         "understand",
     )
+    common.wire_compare(event, photo, shown, slider)
+    target.change(common.visible_for(COMPARED), target, slider, **common.QUIET)
     live([target, labels, caption], studio.understand_prompt, [target, labels, caption], assembled)
