@@ -217,7 +217,7 @@ def reuse_zone(zone: str, controls: dict[str, gr.components.Component], settings
     """A drop zone that puts the settings a result PNG carries into ``controls`` (by ``ui.reuse`` name:
     prompt, option, labels, ...) and ``settings``' controls, saying in a ``gr.Info`` what it read and
     what it could not; a control it did not read is left as it is."""
-    zone_file = gr.File(label=REUSE_LABEL, file_types=[".png"], type="filepath", height=90, elem_classes=["reuse"])
+    zone_file = gr.File(label=REUSE_LABEL, file_types=[".png"], type="filepath", height=120, elem_classes=["reuse"])
     if settings is not None:
         shared = {"negative_prompt": settings.negative_prompt, "size": settings.size, "steps": settings.steps,
                   "guidance": settings.guidance, "seed": settings.seed, "randomize": settings.randomize}  # fmt: skip
