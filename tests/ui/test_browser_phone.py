@@ -50,6 +50,12 @@ def phone_page(browser, url: str, dark: bool) -> Page:
     page = browser.new_context(viewport=PHONE, device_scale_factor=1).new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(url + ("?__theme=dark" if dark else ""), wait_until="networkidle")
+    # The app's CSS and the theme's class arrive after the first paint: wait for both.
+    page.wait_for_function(
+        "([dark]) => getComputedStyle(document.querySelector('#model-banner')).getPropertyValue('--od-banner-bg')"
+        " && document.body.classList.contains('dark') === dark",
+        arg=[dark],
+    )
     return page
 
 
@@ -122,10 +128,12 @@ def test_depth_comes_with_a_before_and_after_slider(browser, app_url, screenshot
     page = phone_page(browser, app_url, dark=False)
     panel = open_tab(page, "Understanding", "understanding")
     panel.locator("[data-testid=dataset-cell-0-0]").first.click()  # the depth example
+    expect(panel.locator(".condition img").first).to_be_visible()
     panel.get_by_role("button", name="Settings").first.click()
     panel.locator(".steps input[type=number]").first.fill("2")
     panel.locator(".steps input[type=number]").first.press("Tab")
     panel.get_by_role("button", name="Estimate", exact=True).first.click()
+    expect(panel.locator("#understand-result img")).to_have_count(1)
     slider = panel.locator("#understand-compare")
     expect(slider.locator("img")).to_have_count(2)
     in_view_across(page, slider)
