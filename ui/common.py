@@ -7,13 +7,16 @@ import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 
 from onediffusion import PALETTE
 from onediffusion.paths import ASSETS
 
+from . import outputs as out
 from .inputs import MAX_GUIDANCE, MAX_IMAGES, MAX_SEED, MAX_STEPS
+from .reuse import reuse
 from .service import Studio
 
 EXAMPLES_DIR = ASSETS / "examples"
@@ -205,3 +208,59 @@ def live(components: Sequence, fn: Callable, inputs: list, outputs, trigger_load
         component.change(fn, inputs, outputs, **CHEAP)
     if trigger_load is not None:
         trigger_load.load(fn, inputs, outputs, **CHEAP)
+
+
+REUSE_LABEL = "Reuse settings: drop a result here"
+
+
+def reuse_zone(zone: str, controls: dict[str, gr.components.Component], settings: Sampling | None = None) -> gr.File:
+    """A drop zone that puts the settings a result PNG carries into ``controls`` (by ``ui.reuse`` name:
+    prompt, option, labels, ...) and ``settings``' controls, saying in a ``gr.Info`` what it read and
+    what it could not; a control it did not read is left as it is."""
+    zone_file = gr.File(label=REUSE_LABEL, file_types=[".png"], type="filepath", height=120, elem_classes=["reuse"])
+    if settings is not None:
+        shared = {"negative_prompt": settings.negative_prompt, "size": settings.size, "steps": settings.steps,
+                  "guidance": settings.guidance, "seed": settings.seed, "randomize": settings.randomize}  # fmt: skip
+        controls = {**controls, **{name: part for name, part in shared.items() if part is not None}}
+    sizes = [value for _, value in settings.size.choices] if settings is not None and settings.size else []
+    names = list(controls)
+
+    fill = functools.partial(reuse_updates, zone=zone, sizes=sizes, names=names)
+    zone_file.upload(fill, zone_file, list(controls.values()), **CHEAP)
+    return zone_file
+
+
+def reuse_updates(path: str | None, zone: str, sizes: list[str], names: list[str]) -> list:
+    """One update per control of ``names``: the value read from the result at ``path``, or ``gr.update()``
+    (no change) for a control it did not read; the report goes to a ``gr.Info``."""
+    found = reuse(path, zone, sizes)
+    if path:
+        gr.Info(found.message(Path(path).name))
+    return [gr.update(value=found.values[name]) if name in found.values else gr.update() for name in names]
+
+
+def compare_slider(elem_id: str, visible: bool) -> gr.ImageSlider:
+    """Input and result in one frame, a handle dragged across to compare them (filled by ``wire_compare``)."""
+    options = {"type": "pil", "format": "png", "interactive": False, "max_height": 420, "buttons": ["fullscreen"]}
+    label = "Before and after: drag the handle to compare"
+    return gr.ImageSlider(label=label, visible=visible, elem_id=elem_id, elem_classes=["generated"], **options)
+
+
+def wire_compare(event, before: gr.components.Component, after: gr.components.Component, slider: gr.ImageSlider):
+    """After a successful run, put ``before`` (the input) and the first image of ``after`` in ``slider``;
+    the endpoint's own outputs stay as they are."""
+    event.success(compare, [before, after], slider, **CHEAP)
+
+
+def compare(before, after) -> tuple | None:
+    """The slider's pair from an image's or a gallery's value (its first image)."""
+    if isinstance(after, list):
+        after = after[0] if after else None
+    if isinstance(after, tuple):
+        after = after[0]
+    return out.before_after(before, after)
+
+
+def visible_for(keys: set[str]) -> Callable[[str], dict]:
+    """A change handler showing a component only while the chosen option is one of ``keys``."""
+    return lambda key: gr.update(visible=key in keys)

@@ -26,11 +26,19 @@ TAB_MODULES = {
     "slots": slots,
 }
 
+# Frame and banner colours per mode: Gradio puts `.dark` on the page in dark mode (or with ?__theme=dark).
+# Frames keep a 3:1 contrast with the page, banner text 4.5:1 with its background (tests/ui/test_browser_phone.py).
 CSS = """
-.block.banner { padding: 0.6rem 1rem; border-radius: 8px; background: #eef5ff; border: 1px solid #b9d3f5; }
-.block.banner.fallback { background: #fff4e5; border-color: #f0b25a; }
-.condition { border: 2px solid #1f77b4 !important; border-radius: 8px; }
-.generated { border: 2px solid #ff7f0e !important; border-radius: 8px; }
+:root { --od-condition: #1f77b4; --od-generated: #d9650b; --od-banner-bg: #eef5ff; --od-banner-border: #b9d3f5;
+        --od-banner-text: #15263d; --od-fallback-bg: #fff4e5; --od-fallback-border: #f0b25a; }
+.dark { --od-condition: #5aaee8; --od-generated: #ff9a3c; --od-banner-bg: #14253b; --od-banner-border: #3f6ea8;
+        --od-banner-text: #e8f0fb; --od-fallback-bg: #33240e; --od-fallback-border: #c98a2e; }
+.block.banner { padding: 0.6rem 1rem; border-radius: 8px; background: var(--od-banner-bg);
+                border: 1px solid var(--od-banner-border); }
+.block.banner .prose, .block.banner .prose * { color: var(--od-banner-text) !important; }
+.block.banner.fallback { background: var(--od-fallback-bg); border-color: var(--od-fallback-border); }
+.condition { border: 2px solid var(--od-condition) !important; border-radius: 8px; }
+.generated { border: 2px solid var(--od-generated) !important; border-radius: 8px; }
 .how-to { opacity: 0.9; }
 .fit img { width: 100% !important; height: 100% !important; object-fit: contain; image-rendering: pixelated; }
 .palette { font-size: 0.8rem; line-height: 1.8; }

@@ -15,13 +15,17 @@ import uuid
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import cv2
 import numpy as np
 import trimesh
 from PIL import Image, ImageDraw
+from PIL.PngImagePlugin import PngInfo
 
 from onediffusion import Label
+from onediffusion.images import center_crop_resize
+from onediffusion.metadata import JSON_KEY, PARAMETERS_KEY, ResultSettings
 
 OUTPUT_ROOT = Path(tempfile.gettempdir()) / "onediffusion-studio"
 KEEP_SECONDS = 3600
@@ -46,6 +50,52 @@ def to_pil(array: np.ndarray) -> Image.Image:
     return Image.fromarray((np.clip(array, 0, 1) * 255).round().astype(np.uint8))
 
 
+# Settings carried by results ----------------------------------------------------------------
+
+CARRIED = (PARAMETERS_KEY, JSON_KEY)
+
+
+def carrying(image: Image.Image, settings: ResultSettings) -> Image.Image:
+    """``image`` with ``settings`` in its text info (the same texts ``metadata.png_info`` writes). Gradio
+    copies a PIL image's text info into the PNG it serves (``processing_utils.get_pil_metadata``), and
+    ``save_carried`` writes it into the run's files."""
+    image.info[PARAMETERS_KEY] = settings.parameters_text()
+    image.info[JSON_KEY] = json.dumps(settings.as_dict(), ensure_ascii=False, sort_keys=True)
+    return image
+
+
+def carry_over(source: Image.Image | None, image: Image.Image) -> Image.Image:
+    """``image`` made to carry the settings ``source`` carries (a view or file made from a result)."""
+    if source is not None:
+        image.info.update({key: source.info[key] for key in CARRIED if key in source.info})
+    return image
+
+
+def carried_settings(image: Image.Image) -> dict | None:
+    """The settings ``image`` carries, as the JSON dict a zip's ``run.json`` holds."""
+    text = image.info.get(JSON_KEY)
+    return json.loads(text) if isinstance(text, str) else None
+
+
+def save_carried(image: Image.Image, path: Path | IO[bytes]) -> Path | IO[bytes]:
+    """Save as PNG with the settings ``image`` carries (see ``carrying``), if any."""
+    info = PngInfo()
+    for key in CARRIED:
+        if isinstance(image.info.get(key), str):
+            info.add_itxt(key, image.info[key])
+    image.save(path, format="PNG", pnginfo=info)
+    return path
+
+
+def before_after(before, after) -> tuple[Image.Image, Image.Image] | None:
+    """An input and its result as a same-size pair for an image slider (the input cropped and resized
+    to the result); None when either is missing."""
+    if before is None or after is None:
+        return None
+    before, after = (Image.open(x) if isinstance(x, (str, Path)) else x for x in (before, after))
+    return center_crop_resize(before.convert("RGB"), after.height, after.width), after.convert("RGB")
+
+
 # Depth -----------------------------------------------------------------------------------------
 
 
@@ -62,10 +112,10 @@ def colourise_depth(depth: np.ndarray) -> Image.Image:
     return Image.fromarray(bgr[..., ::-1].copy())
 
 
-def save_depth_png16(depth: np.ndarray, path: Path) -> Path:
-    """Depth in [0, 1] as a 16-bit greyscale PNG (0..65535), keeping the decoder's full precision."""
-    Image.fromarray((depth * 65535).round().astype(np.uint16)).save(path)
-    return path
+def save_depth_png16(depth: np.ndarray, path: Path, carried_by: Image.Image | None = None) -> Path:
+    """Depth in [0, 1] as a 16-bit greyscale PNG (0..65535), keeping the decoder's full precision (with the
+    settings ``carried_by`` carries)."""
+    return save_carried(carry_over(carried_by, Image.fromarray((depth * 65535).round().astype(np.uint16))), path)
 
 
 def depth_mesh(depth: np.ndarray, photo: Image.Image, relief: float = 0.5) -> trimesh.Trimesh:
@@ -148,10 +198,11 @@ def save_gif(frames: Sequence[Image.Image], path: Path, frame_ms: int = 600) -> 
 
 
 def save_zip(path: Path, images: dict[str, Image.Image], metadata: dict) -> Path:
-    """PNG images under their names plus a ``run.json`` with the settings and cameras."""
+    """PNG images under their names (with the settings they carry) plus a ``run.json`` with the settings
+    and cameras."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, image in images.items():
             with archive.open(name, "w") as handle:
-                image.save(handle, format="PNG")
+                save_carried(image, handle)
         archive.writestr("run.json", json.dumps(metadata, indent=2))
     return path

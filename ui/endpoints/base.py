@@ -17,8 +17,12 @@ from dataclasses import fields
 import gradio as gr
 from PIL import Image
 
+from onediffusion.metadata import ResultSettings
+from onediffusion.tasks import TaskSpec
+
+from .. import outputs as out
 from ..errors import preview_warning, user_error
-from ..host import RunInputs
+from ..host import Generation, ModelHost, RunInputs, RunOptions
 from .docs import with_shared_args
 
 PROGRESS = gr.Progress()  # the marker Gradio looks for; it hands each call its own tracker
@@ -116,6 +120,19 @@ def preview(fn: Callable[..., str]) -> Callable[..., str]:
             return preview_warning(err)
 
     return wrapper
+
+
+def run_task(host: ModelHost, spec: TaskSpec, run: RunInputs, options: RunOptions | None = None) -> Generation:
+    """``host.generate`` with ``host.options(run)`` (or ``options``); each image it returns carries its
+    settings (prompt as sent, seed, steps, guidance, size, task, model) into the PNG served."""
+    options = options or host.options(run)
+    result = host.generate(spec, options, run.progress, run.session)
+    settings = ResultSettings(
+        prompt=result.prompt, seed=result.seed, steps=options.steps, guidance=options.guidance, width=result.width,
+        height=result.height, negative_prompt=options.negative_prompt, task=spec.task, model=host.info.name,
+    )  # fmt: skip
+    result.images = [out.carrying(image, settings) for image in result.images]
+    return result
 
 
 def gallery(images: Sequence[Image.Image], captions: Sequence[str]) -> list[tuple[Image.Image, str]]:

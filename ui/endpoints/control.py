@@ -9,10 +9,11 @@ from onediffusion.images import center_crop_resize
 from onediffusion.tasks import TaskSpec
 
 from .. import advice, inputs
+from .. import outputs as out
 from ..catalogue import CONTROL, ControlOption
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
-from .base import DUMMY, GENERATE, MAKE, endpoint, numbered, preview
+from .base import DUMMY, GENERATE, MAKE, endpoint, numbered, preview, run_task
 from .understand import estimate
 
 
@@ -59,8 +60,8 @@ def control(
     spec = control_task(option, image, mask, caption or "", inputs.labels(labels))
     options = host.options(run, option.task)
     advice.advise(advice.editing_notes(options.guidance) if option.task == "editing" else [])
-    result = host.generate(spec, options, run.progress, run.session)
-    shown = center_crop_resize(spec.views[1].image, result.height, result.width)
+    result = run_task(host, spec, run, options)
+    shown = out.carry_over(result.images[0], center_crop_resize(spec.views[1].image, result.height, result.width))
     return shown, numbered(result.images, "generated", result.seed), result.seed, result.prompt
 
 

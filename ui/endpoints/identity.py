@@ -12,7 +12,7 @@ from onediffusion.tasks import TaskSpec
 from .. import advice, inputs
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
-from .base import DUMMY, GENERATE, endpoint, numbered, preview
+from .base import DUMMY, GENERATE, endpoint, numbered, preview, run_task
 
 
 def identity_task(
@@ -91,7 +91,7 @@ def identity(
         raise InputError("Describe the new photo in 'Target caption' first.")
     spec = identity_task(mode, photos, captions, target_caption, subject_name)
     advice.advise(advice.identity_notes(captions, target_caption) if mode == "identity" else [])
-    result = host.generate(spec, host.options(run), run.progress, run.session)
+    result = run_task(host, spec, run)
     return numbered(result.images, "generated", result.seed), result.seed, result.prompt
 
 

@@ -18,7 +18,7 @@ from .. import outputs as out
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs, RunOptions
 from ..inputs import InputError
-from .base import ESTIMATE, VIEWS, endpoint, gallery, preview
+from .base import ESTIMATE, VIEWS, endpoint, gallery, preview, run_task
 
 SCALE_LIMITS = {"scale_factor": (0.5, 4.0), "scale_watershed": (0.0, 1000.0), "noise_scale": (0.1, 10.0)}
 
@@ -125,8 +125,13 @@ def multiview(
     options = replace(options, engine=engine_scales(scale_factor, scale_watershed, noise_scale))
     advice.advise(advice.multiview_notes(len(views), width, height, caption or "", host.native_side))
     advice.advise(advice.extrapolation_notes(scale_factor, scale_watershed, options.steps))
-    result = host.generate(spec, options, run.progress, run.session)
-    frames = ([center_crop_resize(photo, result.height, result.width)] if photo is not None else []) + result.images
+    result = run_task(host, spec, run, options)
+    given = (
+        [out.carry_over(result.images[0], center_crop_resize(photo, result.height, result.width))]
+        if photo is not None
+        else []
+    )
+    frames = given + result.images
     return _multiview_outputs(host, frames, views, photo is not None, result, options)
 
 
@@ -140,6 +145,7 @@ def _multiview_outputs(host, frames, views, from_image: bool, result: Generation
     folder = out.run_folder()
     gif = out.save_gif(frames, folder / "turntable.gif")
     metadata = {
+        "settings": out.carried_settings(result.images[0]),  # as every result PNG carries them
         "prompt": result.prompt,
         "seed": result.seed,
         "steps": options.steps,

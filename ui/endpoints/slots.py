@@ -15,7 +15,7 @@ from .. import inputs
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs
 from ..inputs import InputError
-from .base import RAW, endpoint
+from .base import RAW, endpoint, run_task
 
 SLOT_HEADERS = ["kind", "role", "image #", "azimuth (°)", "elevation (°)", "distance"]
 
@@ -48,7 +48,7 @@ def slots(
         )
     photos = inputs.gallery_images(images, "image", 0, 16) if images else []
     views, given = _slots_from_rows(slots, photos, host.defaults.camera)
-    result = host.generate(TaskSpec("slots", prompt.strip(), views), host.options(run), run.progress, run.session)
+    result = run_task(host, TaskSpec("slots", prompt.strip(), views), run)
     rows, figure = _slot_cameras(views, given, result, host.defaults.camera.front)
     return _slot_gallery(views, result), rows, figure, result.seed, result.prompt
 

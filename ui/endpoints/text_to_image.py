@@ -10,7 +10,7 @@ from onediffusion.prompts import task_prompt
 from .. import advice
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
-from .base import GENERATE, endpoint, numbered, preview
+from .base import GENERATE, endpoint, numbered, preview, run_task
 
 
 @endpoint(GENERATE)
@@ -30,7 +30,7 @@ def text_to_image(host: ModelHost, prompt: str, *, run: RunInputs) -> tuple[list
     options = host.options(run)
     height, width = options.size or (host.native_side, host.native_side)
     advice.advise(advice.size_notes(width, height, host.native_side, text_to_image=True))
-    result = host.generate(build_task("text2image", caption=prompt), options, run.progress, run.session)
+    result = run_task(host, build_task("text2image", caption=prompt), run, options)
     return numbered(result.images, "image", result.seed), result.seed, result.prompt
 
 

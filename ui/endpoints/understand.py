@@ -16,7 +16,7 @@ from .. import outputs as out
 from ..catalogue import UNDERSTANDING
 from ..host import Generation, ModelHost, RunInputs
 from ..inputs import InputError
-from .base import DUMMY, ESTIMATE, endpoint, preview
+from .base import DUMMY, ESTIMATE, endpoint, preview, run_task
 
 
 def understanding_task(task: str, photo: Image.Image, labels: list[Label], caption: str) -> TaskSpec:
@@ -28,7 +28,7 @@ def understanding_task(task: str, photo: Image.Image, labels: list[Label], capti
 
 def estimate(host: ModelHost, photo: Image.Image, task: str, labels: list[Label], run: RunInputs) -> Generation:
     """``understanding_task`` of a photo (no caption), run."""
-    return host.generate(understanding_task(task, photo, labels, ""), host.options(run), run.progress, run.session)
+    return run_task(host, understanding_task(task, photo, labels, ""), run)
 
 
 @endpoint(ESTIMATE)
@@ -58,30 +58,30 @@ def understand(
     if option.labelled and not label_list:
         raise InputError("Name at least one class in the class-and-colour table (e.g. 'sky', 'person').")
     spec = understanding_task(option.task, image, label_list, caption)
-    result = host.generate(spec, host.options(run), run.progress, run.session)
+    result = run_task(host, spec, run)
     photo_used = center_crop_resize(image, result.height, result.width)
     folder = out.run_folder()
     raw = result.images[0]
-    raw.save(folder / f"{target}.png")
+    out.save_carried(raw, folder / f"{target}.png")
     if option.shows == "depth":
-        return _depth_outputs(result.arrays[0], photo_used, folder) + ([], result.seed, result.prompt)
+        return _depth_outputs(raw, result.arrays[0], photo_used, folder) + ([], result.seed, result.prompt)
     regions = out.label_regions(raw, label_list) if option.labelled else []
     shown = out.overlay_drawing(photo_used, raw)
     if option.shows == "boxes":
         shown = out.draw_boxes(shown, regions)
-    shown.save(folder / f"{target}_overlay.png")
+    out.save_carried(out.carry_over(raw, shown), folder / f"{target}_overlay.png")
     files = [str(folder / f"{target}.png"), str(folder / f"{target}_overlay.png")]
     return shown, raw, None, files, regions, result.seed, result.prompt
 
 
-def _depth_outputs(array: np.ndarray, photo: Image.Image, folder: Path) -> tuple:
+def _depth_outputs(raw: Image.Image, array: np.ndarray, photo: Image.Image, folder: Path) -> tuple:
     depth = out.depth_values(array)
-    coloured = out.colourise_depth(depth)
-    coloured.save(folder / "depth_colour.png")
-    png16 = out.save_depth_png16(depth, folder / "depth_16bit.png")
+    coloured = out.carry_over(raw, out.colourise_depth(depth))
+    out.save_carried(coloured, folder / "depth_colour.png")
+    png16 = out.save_depth_png16(depth, folder / "depth_16bit.png", raw)
     glb = out.save_glb(out.depth_mesh(depth, photo), folder / "depth_mesh.glb")
     files = [str(png16), str(folder / "depth_colour.png"), str(glb)]
-    return coloured, out.to_pil(array), str(glb), files
+    return coloured, raw, str(glb), files
 
 
 @preview

@@ -34,6 +34,7 @@ INPAINTING_EXAMPLE = {
     "composite": None,
 }
 FIRST = CONTROL.options[0]
+COMPARED = {"deblurring", "inpainting", "editing"}  # the photo given and the result, in one frame
 
 
 def on_condition(studio: Studio, condition: str) -> tuple:
@@ -83,10 +84,12 @@ def build(studio: Studio) -> None:
             run, stop = run_buttons()
             settings = sampling(studio, negative=studio.default_negative_prompt, sizes=studio.size_choices(auto=True))
             settings.guidance.info = f"{settings.guidance.info} {advice.EDITING_TIP}"
+            common.reuse_zone("control", {"option": condition, "prompt": caption, "labels": labels}, settings)
         with gr.Column(scale=3):
             with gr.Row():
                 shown = common.shown_image("Condition, as the model saw it", frame="condition")
                 gallery = common.generated_gallery("Generated", "control-gallery", height=320)
+            slider = common.compare_slider("control-compare", FIRST.key in COMPARED)
             assembled = prompt_accordion()
     results = [shown, gallery, settings.seed, assembled]
     columns = ["condition", "condition_image", "caption", "labels"]
@@ -103,5 +106,9 @@ def build(studio: Studio) -> None:
     make_inputs = [condition, photo, labels, settings.steps, settings.seed]
     wire_run(studio, make, stop, studio.make_condition, make_inputs, [condition_image], "make_condition")
     run_inputs = [condition, condition_image, inpainting, caption, labels, *settings.inputs()]
-    wire_run(studio, run, stop, studio.control, run_inputs, [shown, gallery, settings.seed, assembled], "control")
+    event = wire_run(
+        studio, run, stop, studio.control, run_inputs, [shown, gallery, settings.seed, assembled], "control"
+    )
+    common.wire_compare(event, shown, gallery, slider)
+    condition.change(common.visible_for(COMPARED), condition, slider, **common.QUIET)
     live([condition, caption, labels], studio.control_prompt, [condition, caption, labels], assembled)

@@ -63,6 +63,9 @@ def build(studio: Studio) -> None:
             run, stop = run_buttons()
             sizes = studio.size_choices(auto=True)
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size())
+            captions = {f"caption_{i}": references[2 * i - 1] for i in range(1, 5)}
+            reused = {"option": mode, "prompt": target, "subject": subject, **captions}
+            common.reuse_zone("identity", reused, settings)
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Generated", "identity-gallery")
             assembled = prompt_accordion()

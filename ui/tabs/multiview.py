@@ -65,6 +65,7 @@ def _novel_views(studio: Studio) -> None:
             settings = sampling(studio, studio.default_negative_prompt, sizes, studio.default_size(), many=False)
             scales = multiview_settings()
             caption.info, settings.size.info = advice.MULTIVIEW_CAPTION_TIP, advice.size_tip(studio.native_side, False)
+            common.reuse_zone("multiview", {"prompt": caption}, settings)
         with gr.Column(scale=3):
             figure = gr.Plot(studio.camera_preview(initial), label="Cameras around the object", elem_id="camera-figure")
             gallery, gif, archive = _views_results()

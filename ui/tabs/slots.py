@@ -61,6 +61,7 @@ def build(studio: Studio) -> None:
             images = common.given_gallery("Images for image conditions (numbered from 1)", 4, 180)
             run, stop = run_buttons()
             settings = sampling(studio, negative="", sizes=studio.size_choices(auto=True))
+            common.reuse_zone("slots", {"prompt": prompt}, settings)
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Every image slot: conditions and generated", "slots-gallery", 3, 360)
             figure = gr.Plot(label="Camera slots: given (blue) and estimated (green)")

@@ -28,6 +28,7 @@ def build(studio: Studio) -> None:
             settings.size.info = advice.size_tip(studio.native_side, True)
             if studio.native_side == advice.PUBLISHED_SIDE:
                 settings.guidance.info = f"{settings.guidance.info} {advice.DEFAULTS_TIP}"
+            common.reuse_zone("text-to-image", {"prompt": prompt}, settings)
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Generated images", "t2i-gallery", height=480)
             assembled = prompt_accordion()

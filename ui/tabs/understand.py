@@ -24,6 +24,9 @@ EXAMPLES = [
 ]
 
 
+COMPARED = {"depth", "semanticmap", "boundingbox"}  # the photo and its map, in one frame
+
+
 def on_target(target: str) -> tuple:
     option = UNDERSTANDING.option(target)
     return (
@@ -57,14 +60,16 @@ def build(studio: Studio) -> None:
             describe_button(studio, photo, caption, "scene")
             run, stop = run_buttons("Estimate")
             settings = sampling(studio, many=False)
+            common.reuse_zone("understanding", {"option": target, "prompt": caption, "labels": labels}, settings)
         with gr.Column(scale=3):
             shown, raw, mesh, regions, files = _results()
+            slider = common.compare_slider("understand-compare", UNDERSTANDING.options[0].key in COMPARED)
             assembled = prompt_accordion()
     target.change(on_target, target, [labels, legend, mesh, regions], **common.QUIET)
     outputs = [shown, raw, mesh, files, regions, settings.seed, assembled]
     cache = cached(studio.info, studio.understand, outputs)
     gr.Examples(EXAMPLES, inputs=[photo, target, labels], label="Examples", **cache)
-    wire_run(
+    event = wire_run(
         studio,
         run,
         stop,
@@ -73,4 +78,6 @@ def build(studio: Studio) -> None:
         outputs,
         "understand",
     )
+    common.wire_compare(event, photo, shown, slider)
+    target.change(common.visible_for(COMPARED), target, slider, **common.QUIET)
     live([target, labels, caption], studio.understand_prompt, [target, labels, caption], assembled)
