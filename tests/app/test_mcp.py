@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import io
 import re
 import urllib.request
@@ -42,7 +43,9 @@ def session(url: str, work):
                 await client.initialize()
                 return await work(client)
 
-    return asyncio.run(run())
+    # A thread of its own: a sync Playwright test earlier in the process leaves an event loop running here.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def texts(result) -> str:

@@ -139,3 +139,21 @@ def test_depth_comes_with_a_before_and_after_slider(browser, app_url, screenshot
     in_view_across(page, slider)
     page.screenshot(path=str(screenshots / "phone-compare.png"), full_page=True)
     page.context.close()
+
+
+def test_a_dropped_control_result_keeps_its_guidance(browser, app_url, tmp_path):
+    """The condition a result names is set with the guidance it was made with: the condition's own
+    change (which would reset the guidance to the model's default for it) does not win the race."""
+    from onediffusion import build_task
+
+    prompt = build_task("editing", image=Image.new("RGB", (64, 64)), instruction="make the cube red").prompt
+    settings = ResultSettings(prompt=prompt, negative_prompt="", seed=12, steps=3, guidance=1.7, width=64,
+                              height=64, task="editing")  # fmt: skip
+    save_png(Image.new("RGB", (64, 64), "red"), tmp_path / "edited.png", settings)
+    page = phone_page(browser, app_url, dark=False)
+    panel = open_tab(page, "Control", "control")
+    panel.locator(".reuse input[type=file]").set_input_files(str(tmp_path / "edited.png"))
+    expect(panel.get_by_label("Instruction", exact=True)).to_have_value("make the cube red")
+    page.wait_for_timeout(1500)  # time for the condition's change events to run, had they reset the guidance
+    expect(panel.get_by_label("Guidance", exact=True).first).to_have_value("1.7")
+    page.context.close()

@@ -100,7 +100,7 @@ def test_runs_that_omit_settings_use_the_models_defaults(mini, used):
 def test_the_page_starts_at_the_models_defaults(mini):
     assert mini.default_negative_prompt == "blurry"
     assert slider_values(mini) == {"Steps": {3}, "Guidance": {2.5}}
-    assert control.on_condition(mini, "editing")[-1] == control.on_condition(mini, "depth")[-1] == 2.5
+    assert control.guidance_for(mini, "editing") == control.guidance_for(mini, "depth") == 2.5
 
 
 def test_cameras_follow_the_models_camera(mini, examples):
@@ -132,7 +132,7 @@ def test_the_banner_and_how_tos_name_what_the_model_was_not_trained_for(mini):
 
 def test_a_model_without_studio_json_keeps_todays_defaults(studio, used):
     assert slider_values(studio) == {"Steps": {DEFAULT_STEPS}, "Guidance": {DEFAULT_GUIDANCE}}
-    assert control.on_condition(studio, "editing")[-1] == EDITING_GUIDANCE
+    assert control.guidance_for(studio, "editing") == EDITING_GUIDANCE
     assert studio.default_camera_rows()[1] == [90, 0, 1.7] and studio.untrained("control") == []
     assert "Not trained" not in studio.banner()
     calls = used(studio)

@@ -37,8 +37,8 @@ FIRST = CONTROL.options[0]
 COMPARED = {"deblurring", "inpainting", "editing"}  # the photo given and the result, in one frame
 
 
-def on_condition(studio: Studio, condition: str) -> tuple:
-    """Show the inputs the chosen condition needs and set the model's guidance for it."""
+def on_condition(condition: str) -> tuple:
+    """Show the inputs the chosen condition needs."""
     option = CONTROL.option(condition)
     inpainting = option.takes_mask
     return (
@@ -50,8 +50,12 @@ def on_condition(studio: Studio, condition: str) -> tuple:
         gr.update(visible=option.labelled),
         gr.update(visible=option.labelled),
         gr.update(label="Instruction" if option.takes_instruction else "Caption (what the result shows)"),
-        studio.defaults.guidance_for(option.task),
     )
+
+
+def guidance_for(studio: Studio, condition: str) -> float:
+    """The model's guidance for the chosen condition (editing has its own)."""
+    return studio.defaults.guidance_for(CONTROL.option(condition).task)
 
 
 def _box_label(box: str) -> str:
@@ -92,17 +96,22 @@ def build(studio: Studio) -> None:
             slider = common.compare_slider("control-compare", FIRST.key in COMPARED)
             assembled = prompt_accordion()
     results = [shown, gallery, settings.seed, assembled]
-    columns = ["condition", "condition_image", "caption", "labels"]
+    columns = ["condition", "condition_image", "caption", "labels", "guidance"]
     cache = cached(studio.info, studio.control, results, columns)
-    gr.Examples(EXAMPLES, inputs=[condition, condition_image, caption, labels], label="Examples", **cache)
+    rows = [[*row, guidance_for(studio, row[0])] for row in EXAMPLES]  # an example sets its condition's guidance
+    gr.Examples(
+        rows, inputs=[condition, condition_image, caption, labels, settings.guidance], label="Examples", **cache
+    )
     inpainting_example = [["inpainting", INPAINTING_EXAMPLE, SCENE["caption"]]]
     cache = cached(studio.info, studio.control, results, ["condition", "inpainting", "caption"])
     gr.Examples(
         inpainting_example, [condition, inpainting, caption], label="Inpainting example (one object masked)", **cache
     )
 
-    shown_inputs = [hint, maker, make, condition_image, inpainting, labels, legend, caption, settings.guidance]
-    condition.change(functools.partial(on_condition, studio), condition, shown_inputs, **common.QUIET)
+    shown_inputs = [hint, maker, make, condition_image, inpainting, labels, legend, caption]
+    condition.change(on_condition, condition, shown_inputs, **common.QUIET)
+    # Only a person's pick resets the guidance: a reused result or an example sets its own.
+    condition.input(functools.partial(guidance_for, studio), condition, settings.guidance, **common.QUIET)
     make_inputs = [condition, photo, labels, settings.steps, settings.seed]
     wire_run(studio, make, stop, studio.make_condition, make_inputs, [condition_image], "make_condition")
     run_inputs = [condition, condition_image, inpainting, caption, labels, *settings.inputs()]
