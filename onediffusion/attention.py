@@ -15,6 +15,11 @@ path is written here, in three interchangeable backends that compute the same ma
   Its Triton kernel rounds the head dimension up to a power of two internally (72 -> 128), so
   any head_dim works without padding here.
 
+On ZeroGPU Spaces (``SPACES_ZERO_GPU`` set) "auto" is "chunked" on CUDA too: ZeroGPU does not support
+just-in-time ``torch.compile`` (each GPU call runs in a freshly forked worker, and only ahead-of-time
+compiled graphs are offered), and PyTorch's fused SDPA has no hook for the soft cap, so the eager
+"chunked" kernel is the exact path that needs no compiler.
+
 Every backend keeps the reference's order of operations up to float rounding: the golden tests
 pin the model's output to 1e-4 relative in float32, and tests/perf checks the backends against
 each other. The uncapped cross-attention to the caption uses the fused kernel directly.
@@ -23,6 +28,7 @@ each other. The uncapped cross-attention to the caption uses the fused kernel di
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 
 import torch
@@ -149,13 +155,19 @@ def flex_failure() -> str | None:
 _BACKENDS = {"math": math_attention, "chunked": chunked_attention, "flex": flex_attention}
 
 
+def jit_available() -> bool:
+    """Whether just-in-time compiled kernels may be used here: not on ZeroGPU Spaces (see above)."""
+    return not os.environ.get("SPACES_ZERO_GPU")
+
+
 def resolve_backend(backend: str, device: torch.device) -> str:
-    """The concrete backend "auto" stands for on ``device``: "flex" on CUDA, "chunked" elsewhere."""
+    """The concrete backend "auto" stands for on ``device``: "flex" on CUDA where compiling is possible,
+    "chunked" elsewhere."""
     if backend not in ATTENTION_BACKENDS:
         raise ValueError(f"`attention_backend` must be one of {ATTENTION_BACKENDS}, got {backend!r}.")
     if backend != "auto":
         return backend
-    return "flex" if device.type == "cuda" else "chunked"
+    return "flex" if device.type == "cuda" and jit_available() else "chunked"
 
 
 def softcapped_attention(
@@ -181,6 +193,7 @@ __all__ = [
     "chunked_attention",
     "flex_attention",
     "flex_failure",
+    "jit_available",
     "math_attention",
     "resolve_backend",
     "softcapped_attention",

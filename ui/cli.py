@@ -311,6 +311,8 @@ def serve(launch: Launch) -> None:
         sys.exit(f"{PROG}: error: out of memory loading the model: add --offload, or try --dtype float16.")
     if info.is_fallback:
         print(f"\nCould not load {info.requested}: {info.fallback_reason}\nUsing the demo model: {info.description}\n")
+    if info.advice:
+        print(info.advice, flush=True)  # what to run instead, or what this choice costs
     try:
         build_demo(studio).launch(
             server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options(mcp=launch.mcp)

@@ -30,17 +30,8 @@ from . import outputs as out
 from .captioner import Captioner
 from .defaults import ModelDefaults
 from .loader import ModelInfo, Settings, load_pipeline
-from .runs import STOPPED, Runs, step_callback
-
-
-def gpu_decorator(duration: int = 120) -> Callable[[Callable], Callable]:
-    """``spaces.GPU`` on Hugging Face ZeroGPU Spaces (a GPU is attached only while the decorated
-    function runs); elsewhere, where ``spaces`` is not installed, a decorator that changes nothing."""
-    try:
-        import spaces
-    except ImportError:
-        return lambda fn: fn
-    return spaces.GPU(duration=duration)
+from .runs import STOPPED, Runs, StopToken, step_callback
+from .zerogpu import gpu_decorator
 
 
 @dataclass(frozen=True)
@@ -213,17 +204,22 @@ class ModelHost:
         return self.runs.cancellable(fn)
 
     @contextlib.contextmanager
-    def model_turn(self, progress=None, session: str | None = None) -> Iterator[threading.Event]:
+    def model_turn(self, progress=None, session: str | None = None) -> Iterator[StopToken]:
         """Hold the model for one use (a generation, and later a caption): wait for the run in flight,
-        saying so; yields the stop token that Stop (``cancel``) sets for ``session``."""
+        saying so; yields the stop token that Stop (``cancel``) sets for ``session``, holding its shared
+        slot (``stop.slot``) for the turn."""
         if progress is not None:
             progress(0.0, desc="Waiting for the model" if self.runs.busy else "Preparing")
         with self.runs.stop_token(session) as stop, self.runs.turn(stop):
             yield stop
 
-    def _call_pipeline(self, spec: TaskSpec, options: RunOptions, height: int, width: int, on_step):
+    def _call_pipeline(
+        self, spec: TaskSpec, options: RunOptions, height: int, width: int, progress, slot: int
+    ) -> tuple[np.ndarray, list[Camera] | None]:
+        """One pipeline run; on ZeroGPU it runs in a forked worker, so it takes and returns only what pickles:
+        the progress tracker and the stop slot number (not a callback), images as arrays and NumPy cameras."""
         generator = torch.Generator("cpu").manual_seed(options.seed)  # CPU noise: same seed, same image anywhere
-        return self.pipe(
+        result = self.pipe(
             prompt=spec.prompt,
             views=spec.views,
             height=height,
@@ -234,9 +230,10 @@ class ModelHost:
             num_images_per_prompt=options.num_images,
             generator=generator,
             output_type="np",
-            callback_on_step_end=on_step,
+            callback_on_step_end=step_callback(progress, options.steps, slot),
             **dict(options.engine),
         )
+        return np.asarray(result.images), (result.cameras[0] if result.cameras else None)
 
     def _warn_long_prompt(self, prompt: str, negative_prompt: str) -> None:
         for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
@@ -255,13 +252,11 @@ class ModelHost:
         with self.model_turn(progress, session) as stop:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
-                on_step = step_callback(progress, options.steps, stop)
-                result = self._call_on_gpu(spec, options, height, width, on_step)
+                arrays, cameras = self._call_on_gpu(spec, options, height, width, progress, stop.slot)
             if stop.is_set() or self.pipe.interrupt:
                 raise gr.Error(STOPPED, print_exception=False)
         for warning in caught:
             if not str(warning.message).startswith("The prompt is"):  # already reported, in plain words
                 gr.Warning(str(warning.message))
-        images = [out.to_pil(a) for a in result.images]
-        cameras = result.cameras[0] if result.cameras else None
-        return Generation(result.images, images, cameras, spec.prompt, options.seed, height, width)
+        images = [out.to_pil(a) for a in arrays]
+        return Generation(arrays, images, cameras, spec.prompt, options.seed, height, width)

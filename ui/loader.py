@@ -21,6 +21,7 @@ from onediffusion.loading import PUBLISHED_MODEL, read_studio
 from onediffusion.mini import MINI_MODEL
 
 from .captioner import DEFAULT_CAPTIONER
+from .fit import FitDecision, Need, folder_need, free_gpu, free_ram, hub_model_info, hub_need, plan_fit
 
 logger = logging.getLogger("onediffusion.studio")
 
@@ -40,6 +41,15 @@ class Settings:
     dtype: str | None = None
     offload: bool = False
     captioner: str | None = DEFAULT_CAPTIONER  # the photo captioner (hub id, folder, or None/"none": off)
+
+    @property
+    def explicit(self) -> bool:
+        """Whether the user named the model or the device: then a slow CPU run is honoured (see ``ui.fit``)."""
+        return self.device is not None or self.model != PUBLISHED_MODEL
+
+    def captioner_name(self) -> str | None:
+        """The captioner loaded beside the model (its memory counts too); None when switched off."""
+        return None if (self.captioner or "none").lower() == "none" else self.captioner
 
     def resolved_device(self) -> str:
         if self.device:
@@ -72,6 +82,7 @@ class ModelInfo:
     device: str
     dtype: str
     fallback_reason: str | None = None
+    advice: str | None = None  # what to run instead, or what this choice costs (offload, a slow CPU run)
 
     @property
     def is_fallback(self) -> bool:
@@ -81,11 +92,12 @@ class ModelInfo:
         """Markdown for the top of the page."""
         model = f"**Model in use:** `{self.name}`: {self.description}"
         where = f"Running on {self.device} in {self.dtype}; native size {self.native_side} × {self.native_side} px."
+        advice = f"  \n{self.advice}" if self.advice else ""
         if not self.is_fallback:
-            return f"{model}  \n{where}"
+            return f"{model}  \n{where}{advice}"
         return (
             f"⚠️ **Could not load `{self.requested}`**: {self.fallback_reason}  \n"
-            f"Using the bundled demo model instead. {model}  \n{where}"
+            f"Using the bundled demo model instead. {model}  \n{where}{advice}"
         )
 
     def as_dict(self) -> dict:
@@ -94,6 +106,7 @@ class ModelInfo:
             "model": self.name,
             "description": self.description,
             "fallback_reason": self.fallback_reason,
+            "advice": self.advice,
             "native_side": self.native_side,
             "device": self.device,
             "dtype": self.dtype,
@@ -181,25 +194,50 @@ def _native_side(pipe: OneDiffusionPipeline) -> int:
     return int(pipe.transformer.config.input_size[-1] * pipe.vae_scale_factor)
 
 
+def model_need(settings: Settings, dtype: torch.dtype, offline: str | None) -> Need | None:
+    """What the requested model needs in ``dtype`` (see ``ui.fit``), with the captioner; None when unknown
+    (a hub model while offline, a missing folder): then loading decides, and the demo fallback applies."""
+    from .captioner import captioner_bytes
+
+    captioner = captioner_bytes(settings.captioner_name(), dtype)
+    if not _is_hub_id(settings.model):
+        folder = Path(settings.model).expanduser()
+        return folder_need(folder, dtype, captioner) if folder.is_dir() else None
+    if offline:
+        return None
+    info = hub_model_info(settings.model, HUB_PROBE_SECONDS)
+    return hub_need(info, dtype, captioner) if info is not None else None
+
+
+def _load_requested(settings: Settings, dtype: torch.dtype, hub_kwargs: dict) -> OneDiffusionPipeline:
+    if not _is_hub_id(settings.model) and not Path(settings.model).expanduser().exists():
+        raise ModelLoadError(f"there is no folder {settings.model} (and it is not a hub id like 'owner/name').")
+    return OneDiffusionPipeline.from_pretrained(settings.model, torch_dtype=dtype, **hub_kwargs)
+
+
 def load_pipeline(settings: Settings) -> tuple[OneDiffusionPipeline, ModelInfo]:
-    """The requested model, or the demo checkpoint with the reason it was needed."""
+    """The requested model when it fits this machine (with model CPU offload if only so), else the demo
+    checkpoint with the reason and what to run instead; a model that cannot be read also falls back."""
     device = settings.resolved_device()
     dtype = settings.resolved_dtype(device)
-    name, description, reason = settings.model, _describe(settings.model), None
+    name, description = settings.model, _describe(settings.model)
     hub_kwargs, offline = _hub_access(settings.model)
-    logger.info("Loading %s on %s (%s)", settings.model, device, dtype)
+    need = model_need(settings, dtype, offline)
+    fit = plan_fit(need, device, free_ram(), free_gpu(device), settings.offload, settings.explicit)
+    reason = fit.reason if fit.action == "demo" else None
+    logger.info("Loading %s on %s (%s): %s", settings.model, device, dtype, fit)
     try:
-        if not _is_hub_id(settings.model) and not Path(settings.model).expanduser().exists():
-            raise ModelLoadError(f"there is no folder {settings.model} (and it is not a hub id like 'owner/name').")
-        pipe = OneDiffusionPipeline.from_pretrained(settings.model, torch_dtype=dtype, **hub_kwargs)
+        if reason is None:
+            pipe = _load_requested(settings, dtype, hub_kwargs)
     except (ModelLoadError, OSError, ValueError, RuntimeError) as err:
-        reason = _short_reason(err, offline)
-        logger.warning("Could not load %s: %s Falling back to the demo model.", settings.model, reason)
+        reason, fit = _short_reason(err, offline), FitDecision("demo")
+    if reason is not None:
+        logger.warning("Not loading %s: %s Falling back to the demo model.", settings.model, reason)
         folder, description = demo_checkpoint()
         name = str(folder)
         pipe = OneDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype)
-    pipe = _place(pipe, device, settings.offload)
+    pipe = _place(pipe, device, fit.action == "offload")
     description = pipe.studio.get("description", description)  # a checkpoint may say what it is (studio.json)
     info = ModelInfo(settings.model, name, description, _native_side(pipe), device, str(dtype).removeprefix("torch."),
-                     reason)  # fmt: skip
+                     reason, fit.advice)  # fmt: skip
     return pipe, info

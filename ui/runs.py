@@ -3,6 +3,11 @@
 Gradio cancels an event by cancelling its task (the Stop button, a client's ``job.cancel()``, a closed
 tab); ``Runs.cancellable`` turns that into a stop token the pipeline checks after every step, so a
 cancelled run ends at once instead of finishing, unseen, while the queue waits.
+
+On ZeroGPU Spaces the model runs in a worker process that ``spaces`` forks, where a ``threading.Event`` set
+in the app's process is never seen. So each running model turn also holds a slot in a flag array in shared
+memory, made at import (before any fork, so parent and every forked worker map the same bytes); Stop raises
+the slot's flag, and the step callback, given only the slot number, reads it in whichever process it runs.
 """
 
 from __future__ import annotations
@@ -11,13 +16,68 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import logging
+import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 
 import gradio as gr
 
 STOPPED = "Stopped before the end: nothing was generated."
-_STOP: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("onediffusion_stop", default=None)
+STOP_SLOTS = 64  # model turns are one at a time per host: a few hosts in tests at most
+_FLAGS = multiprocessing.get_context("fork").RawArray("b", STOP_SLOTS)
+_free_slots = list(range(STOP_SLOTS))
+_slots_lock = threading.Lock()
+logger = logging.getLogger("onediffusion.studio")
+
+
+def stop_requested(slot: int) -> bool:
+    """Whether Stop was pressed for the run holding ``slot``; valid in the app's process and in a forked worker
+    (a slot of -1, none held, is never stopped)."""
+    return slot >= 0 and bool(_FLAGS[slot])
+
+
+class StopToken:
+    """A run's stop token, set by Stop or a cancelled event: ``set``/``is_set`` as a ``threading.Event``; while
+    the run holds a shared slot (``shared``, during its model turn) setting it also raises the slot's flag."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._set = False
+        self.slot = -1
+
+    def set(self) -> None:
+        with self._lock:
+            self._set = True
+            if self.slot >= 0:
+                _FLAGS[self.slot] = 1
+
+    def is_set(self) -> bool:
+        return self._set or stop_requested(self.slot)
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[int]:
+        """Hold a slot of the shared flag array for the model turn; yields its number (-1 if all are taken:
+        then only this process sees Stop)."""
+        with _slots_lock:
+            slot = _free_slots.pop() if _free_slots else -1
+        if slot < 0:
+            logger.warning("All %d stop slots are in use: Stop reaches only this process for this run.", STOP_SLOTS)
+        with self._lock:
+            if slot >= 0:
+                _FLAGS[slot] = int(self._set)
+            self.slot = slot
+        try:
+            yield slot
+        finally:
+            with self._lock:
+                self.slot = -1
+            if slot >= 0:
+                with _slots_lock:
+                    _free_slots.append(slot)
+
+
+_STOP: contextvars.ContextVar[StopToken | None] = contextvars.ContextVar("onediffusion_stop", default=None)
 
 
 class Runs:
@@ -26,7 +86,7 @@ class Runs:
     def __init__(self) -> None:
         self._turn = threading.Lock()
         self._tokens_lock = threading.Lock()
-        self._tokens: dict[str | None, threading.Event] = {}
+        self._tokens: dict[str | None, StopToken] = {}
 
     @property
     def busy(self) -> bool:
@@ -50,7 +110,7 @@ class Runs:
         # (``host`` first), and Gradio would read the coroutine's parameters from it.
         @functools.wraps(fn, updated=())
         async def run(*args, **kwargs):
-            stop = threading.Event()
+            stop = StopToken()
             context = contextvars.copy_context()  # Gradio's context (progress, warnings) goes along
             context.run(_STOP.set, stop)
             call = functools.partial(context.run, fn, *args, **kwargs)
@@ -63,9 +123,9 @@ class Runs:
         return run
 
     @contextlib.contextmanager
-    def stop_token(self, session: str | None) -> Iterator[threading.Event]:
+    def stop_token(self, session: str | None) -> Iterator[StopToken]:
         """This run's stop token (from ``cancellable``, or a fresh one), findable by its session."""
-        stop = _STOP.get() or threading.Event()
+        stop = _STOP.get() or StopToken()
         with self._tokens_lock:
             self._tokens[session] = stop
         try:
@@ -76,24 +136,27 @@ class Runs:
                     del self._tokens[session]
 
     @contextlib.contextmanager
-    def turn(self, stop: threading.Event) -> Iterator[None]:
-        """Hold the model for one run; a run cancelled while it waits gives up at once."""
+    def turn(self, stop: StopToken) -> Iterator[int]:
+        """Hold the model for one run; a run cancelled while it waits gives up at once. Yields the run's
+        shared stop slot (see ``StopToken.shared``)."""
         while not self._turn.acquire(timeout=0.1):
             if stop.is_set():
                 raise gr.Error(STOPPED, print_exception=False)
         try:
             if stop.is_set():
                 raise gr.Error(STOPPED, print_exception=False)
-            yield
+            with stop.shared() as slot:
+                yield slot
         finally:
             self._turn.release()
 
 
-def step_callback(progress, total: int, stop: threading.Event) -> Callable:
-    """The pipeline's per-step callback: report progress, and interrupt once ``stop`` is set."""
+def step_callback(progress, total: int, slot: int) -> Callable:
+    """The pipeline's per-step callback: report progress, and interrupt once Stop raised ``slot``'s flag.
+    Built where the model runs (a forked ZeroGPU worker, or this process) from picklable arguments only."""
 
     def on_step(pipe, step: int, timestep, values: dict) -> dict:
-        if stop.is_set():
+        if stop_requested(slot):
             pipe._interrupt = True  # the pipeline stops before its next step
         if progress is not None:
             progress((step + 1, total), desc="Denoising", unit="steps")
