@@ -98,7 +98,13 @@ def sampling(
                 1, MAX_STEPS, defaults.steps, step=1, label="Steps", elem_classes=["steps"], info=defaults.steps_hint()
             )
             guidance_ = gr.Slider(
-                0, MAX_GUIDANCE, defaults.guidance, step=0.1, label="Guidance", info=defaults.guidance_hint()
+                0,
+                MAX_GUIDANCE,
+                defaults.guidance,
+                step=0.1,
+                label="Guidance",
+                info=defaults.guidance_hint(),
+                elem_classes=["guidance"],
             )
         size = None
         if sizes is not None:

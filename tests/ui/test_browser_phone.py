@@ -52,7 +52,8 @@ def phone_page(browser, url: str, dark: bool) -> Page:
     page.goto(url + ("?__theme=dark" if dark else ""), wait_until="networkidle")
     # The app's CSS and the theme's class arrive after the first paint: wait for both.
     page.wait_for_function(
-        "([dark]) => getComputedStyle(document.querySelector('#model-banner')).getPropertyValue('--od-banner-bg')"
+        "([dark]) => document.querySelector('#model-banner')"
+        " && getComputedStyle(document.querySelector('#model-banner')).getPropertyValue('--od-banner-bg')"
         " && document.body.classList.contains('dark') === dark",
         arg=[dark],
     )
@@ -155,5 +156,6 @@ def test_a_dropped_control_result_keeps_its_guidance(browser, app_url, tmp_path)
     panel.locator(".reuse input[type=file]").set_input_files(str(tmp_path / "edited.png"))
     expect(panel.get_by_label("Instruction", exact=True)).to_have_value("make the cube red")
     page.wait_for_timeout(1500)  # time for the condition's change events to run, had they reset the guidance
-    expect(panel.get_by_label("Guidance", exact=True).first).to_have_value("1.7")
+    panel.get_by_role("button", name="Settings").first.click()
+    expect(panel.locator(".guidance input[type=number]").first).to_have_value("1.7")
     page.context.close()
