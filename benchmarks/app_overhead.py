@@ -48,9 +48,15 @@ def contenders(studio, side: int, steps: int) -> dict:
     def bare():
         generator = torch.Generator("cpu").manual_seed(0)
         return pipe(
-            prompt=task_prompt("text2image", CAPTION), height=side, width=side, num_inference_steps=steps,
-            guidance_scale=4.0, negative_prompt=negative or None, generator=generator, output_type="pil",
-        )  # fmt: skip
+            prompt=task_prompt("text2image", CAPTION),
+            height=side,
+            width=side,
+            num_inference_steps=steps,
+            guidance_scale=4.0,
+            negative_prompt=negative or None,
+            generator=generator,
+            output_type="pil",
+        )
 
     def app(progress=None):
         return studio.text_to_image(CAPTION, None, f"{side}x{side}", steps, 4.0, 0, False, 1, progress=progress)
@@ -105,16 +111,20 @@ def main(argv: list[str] | None = None) -> dict:
         "threads": torch.get_num_threads(),
         "runs": {},
     }
-    print("| config | size | steps | bare wall s | app wall s | overhead (wall) | bare CPU s | app CPU s "
-          "| overhead (CPU) |\n|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        "| config | size | steps | bare wall s | app wall s | overhead (wall) | bare CPU s | app CPU s "
+        "| overhead (CPU) |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for name in args.configs.split(","):
         side, steps = CONFIGS[name]
         r = measure(studio, side or studio.native_side, steps, args.repeats)
         report["runs"][name] = r
         b, a = r["bare"], r["app"]
-        print(f"| {name} | {r['side']} | {steps} | {b['wall']['median_s']:.3f} | {a['wall']['median_s']:.3f} "
-              f"| {100 * r['overhead_wall']:+.1f}% | {b['cpu']['median_s']:.3f} | {a['cpu']['median_s']:.3f} "
-              f"| {100 * r['overhead_cpu']:+.1f}% |")  # fmt: skip
+        print(
+            f"| {name} | {r['side']} | {steps} | {b['wall']['median_s']:.3f} | {a['wall']['median_s']:.3f} "
+            f"| {100 * r['overhead_wall']:+.1f}% | {b['cpu']['median_s']:.3f} | {a['cpu']['median_s']:.3f} "
+            f"| {100 * r['overhead_cpu']:+.1f}% |"
+        )
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return report

@@ -75,14 +75,17 @@ def main(argv: list[str] | None = None) -> dict:
     blocks = [float(x) for x in args.block_mib.split(",")]
     report = {}
     for text in args.shapes.split(","):
-        rows = bench_shape(parse_shape(text), DTYPES[args.dtype], torch.device(args.device), blocks, args.flex,
-                           args.repeats)  # fmt: skip
+        rows = bench_shape(
+            parse_shape(text), DTYPES[args.dtype], torch.device(args.device), blocks, args.flex, args.repeats
+        )
         report[text] = rows
         print(f"\n{text} ({args.dtype}, {args.device}, {torch.get_num_threads()} threads, median of {args.repeats})")
         print("| kernel | median ms | min ms | vs math | first call s | rel err |\n|---|---|---|---|---|---|")
         for name, r in rows.items():
-            print(f"| {name} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['speedup_vs_math']:.2f} "
-                  f"| {r['first_call_s']:.2f} | {r['relative_error']:.1e} |")  # fmt: skip
+            print(
+                f"| {name} | {r['median_ms']:.1f} | {r['min_ms']:.1f} | {r['speedup_vs_math']:.2f} "
+                f"| {r['first_call_s']:.2f} | {r['relative_error']:.1e} |"
+            )
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return report

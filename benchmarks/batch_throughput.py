@@ -55,9 +55,21 @@ def load(config: dict, folder: Path, count: int):
 
     (folder / "prompts.txt").write_text(prompts(count), encoding="utf-8")
     (folder / "out").mkdir()
-    argv = ["text2image", "--input", str(folder / "prompts.txt"), "--output", str(folder / "out"),
-            "--model", config["model"], "--steps", str(config["steps"]), "--size", config["size"],
-            "--batch-size", str(config["batch_size"])]  # fmt: skip
+    argv = [
+        "text2image",
+        "--input",
+        str(folder / "prompts.txt"),
+        "--output",
+        str(folder / "out"),
+        "--model",
+        config["model"],
+        "--steps",
+        str(config["steps"]),
+        "--size",
+        config["size"],
+        "--batch-size",
+        str(config["batch_size"]),
+    ]
     parser = batch.build_parser()
     args = parser.parse_args(argv)
     items = batch.read_items(args.input, args.task, batch._task_options(args, parser), args.seed)
@@ -128,9 +140,15 @@ def memory(config: dict) -> dict:
     mib = [peak / 2**20 for peak in bar.peaks]
     edge = min(EDGE, len(mib) // 2)
     slope = statistics.linear_regression(range(len(mib)), mib).slope if len(mib) > 1 else 0.0
-    return {**config, "peak_rss_mib": mib, "first_mean_mib": statistics.mean(mib[:edge]),
-            "last_mean_mib": statistics.mean(mib[-edge:]), "edge": edge, "slope_kib_per_item": slope * 1024,
-            "max_rss_mib": max(mib)}  # fmt: skip
+    return {
+        **config,
+        "peak_rss_mib": mib,
+        "first_mean_mib": statistics.mean(mib[:edge]),
+        "last_mean_mib": statistics.mean(mib[-edge:]),
+        "edge": edge,
+        "slope_kib_per_item": slope * 1024,
+        "max_rss_mib": max(mib),
+    }
 
 
 # The command -----------------------------------------------------------------------------------------
@@ -142,8 +160,14 @@ def in_fresh_process(kind: str, config: dict, threads: int, timeout: float = 900
     code = f"import json, sys; from benchmarks import batch_throughput as b; print(json.dumps(b.{kind}(json.loads(sys.argv[1]))))"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": str(threads)}
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(config)], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=root)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(config)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=root,
+    )
     if proc.returncode:
         return {**config, "error": proc.stderr[-3000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -158,8 +182,15 @@ def measure(args: argparse.Namespace, models: dict[str, str]) -> dict:
     base = {"steps": args.steps, "device": args.device}
     results = []
     for size, count, batch_size in plan(args.sizes, args.counts):
-        config = {**base, "model": models[size], "size": SIZES[size], "preset": size, "count": count,
-                  "batch_size": batch_size, "repeats": args.repeats}  # fmt: skip
+        config = {
+            **base,
+            "model": models[size],
+            "size": SIZES[size],
+            "preset": size,
+            "count": count,
+            "batch_size": batch_size,
+            "repeats": args.repeats,
+        }
         results.append(in_fresh_process("throughput", config, args.threads))
         print(row(results[-1]), file=sys.stderr, flush=True)
     mem = {**base, "model": models["tiny"], "size": SIZES["tiny"], "preset": "tiny", "count": args.memory_items}
@@ -170,8 +201,10 @@ def measure(args: argparse.Namespace, models: dict[str, str]) -> dict:
 def row(result: dict) -> str:
     if "error" in result:
         return f"| {result['preset']} | {result['count']} | {result['batch_size']} | error: {result['error'][-200:]} |"
-    return (f"| {result['preset']} | {result['size']} | {result['count']} | {result['batch_size']} | "
-            f"{result['median_s']:.2f} | {result['items_per_s']:.2f} | {result['load_s']:.1f} |")  # fmt: skip
+    return (
+        f"| {result['preset']} | {result['size']} | {result['count']} | {result['batch_size']} | "
+        f"{result['median_s']:.2f} | {result['items_per_s']:.2f} | {result['load_s']:.1f} |"
+    )
 
 
 def report(results: dict) -> None:
@@ -181,9 +214,11 @@ def report(results: dict) -> None:
         print(row(result))
     mem = results["memory"]
     if mem and "error" not in mem:
-        print(f"\nmemory over {mem['count']} tiny items: peak RSS first {mem['edge']} {mem['first_mean_mib']:.1f} MiB, "
-              f"last {mem['edge']} {mem['last_mean_mib']:.1f} MiB, slope {mem['slope_kib_per_item']:+.2f} KiB/item, "
-              f"max {mem['max_rss_mib']:.1f} MiB")  # fmt: skip
+        print(
+            f"\nmemory over {mem['count']} tiny items: peak RSS first {mem['edge']} {mem['first_mean_mib']:.1f} MiB, "
+            f"last {mem['edge']} {mem['last_mean_mib']:.1f} MiB, slope {mem['slope_kib_per_item']:+.2f} KiB/item, "
+            f"max {mem['max_rss_mib']:.1f} MiB"
+        )
     elif mem:
         print(f"\nmemory: error: {mem['error'][-500:]}")
 
@@ -221,8 +256,14 @@ def main(argv: list[str] | None = None) -> dict:
         models = {size: str(build_checkpoint(Path(tmp) / size, size)) for size in {*args.sizes, "tiny"}}
         results = measure(args, models)
     command = "python -m benchmarks.batch_throughput " + " ".join(argv if argv is not None else sys.argv[1:])
-    results = {"command": command, "commit": _commit(), "date": datetime.datetime.now().isoformat(timespec="seconds"),
-               "machine": machine(), "sizes": {size: SIZES[size] for size in args.sizes}, **results}  # fmt: skip
+    results = {
+        "command": command,
+        "commit": _commit(),
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "sizes": {size: SIZES[size] for size in args.sizes},
+        **results,
+    }
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

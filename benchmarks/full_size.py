@@ -66,14 +66,21 @@ def stage_load(out: Path, preset: str) -> dict:
     start = time.perf_counter()
     pipe = OneDiffusionPipeline.from_pretrained(out, torch_dtype=torch.bfloat16)
     result |= {"load_s": time.perf_counter() - start, "peak_rss_load": _peak(), "rss_loaded": _rss()}
-    result["dtypes"] = sorted({str(p.dtype) for part in (pipe.transformer, pipe.vae, pipe.text_encoder)
-                               for p in part.parameters()})  # fmt: skip
+    result["dtypes"] = sorted(
+        {str(p.dtype) for part in (pipe.transformer, pipe.vae, pipe.text_encoder) for p in part.parameters()}
+    )
     pipe.set_progress_bar_config(disable=True)
     start = time.perf_counter()
     image = pipe(
-        prompt=task_prompt("text2image", CAPTION), negative_prompt=DEFAULT_NEGATIVE_PROMPT, height=256, width=256,
-        num_inference_steps=1, guidance_scale=4.0, generator=torch.Generator().manual_seed(0), output_type="np",
-    ).images[0]  # fmt: skip
+        prompt=task_prompt("text2image", CAPTION),
+        negative_prompt=DEFAULT_NEGATIVE_PROMPT,
+        height=256,
+        width=256,
+        num_inference_steps=1,
+        guidance_scale=4.0,
+        generator=torch.Generator().manual_seed(0),
+        output_type="np",
+    ).images[0]
     result |= {"step_request_s": time.perf_counter() - start, "peak_rss_step": _peak()}
     result["image"] = {"shape": list(image.shape), "finite": bool((image == image).all()), "mean": float(image.mean())}
     return result
@@ -106,8 +113,18 @@ def stage_app(out: Path, log: Path, timeout: float = 1200) -> dict:
 
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "app.py", "--model", str(out), "--device", "cpu", "--dtype", "bfloat16",
-               "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "app.py",
+        "--model",
+        str(out),
+        "--device",
+        "cpu",
+        "--dtype",
+        "bfloat16",
+        "--port",
+        str(port),
+    ]
     start = time.perf_counter()
     with log.open("w") as handle:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
@@ -145,12 +162,16 @@ def _report(results: dict) -> None:
     weights = load["weights_bytes"]
     print(f"weights on disk: {weights / GIB:.2f} GiB ({weights:,} bytes)")
     print(f"write: {write['write_s']:.0f} s, peak RSS {write['peak_rss'] / GIB:.2f} GiB")
-    print(f"load:  {load['load_s']:.1f} s, peak RSS {load['peak_rss_load'] / GIB:.2f} GiB = "
-          f"{load['peak_rss_load'] / weights:.2f}x the weights (runtime alone {load['runtime_rss'] / GIB:.2f} GiB)")  # fmt: skip
+    print(
+        f"load:  {load['load_s']:.1f} s, peak RSS {load['peak_rss_load'] / GIB:.2f} GiB = "
+        f"{load['peak_rss_load'] / weights:.2f}x the weights (runtime alone {load['runtime_rss'] / GIB:.2f} GiB)"
+    )
     print(f"1-step 256x256 request: {load['step_request_s']:.1f} s, peak RSS {load['peak_rss_step'] / GIB:.2f} GiB")
-    print(f"app: up in {app['startup_s']:.0f} s, serving {app['model_info'].get('model')} "
-          f"(fallback: {app['model_info'].get('fallback_reason')}); request {app['request_s']:.1f} s, "
-          f"peak RSS {app['peak_rss_app'] / GIB:.2f} GiB")  # fmt: skip
+    print(
+        f"app: up in {app['startup_s']:.0f} s, serving {app['model_info'].get('model')} "
+        f"(fallback: {app['model_info'].get('fallback_reason')}); request {app['request_s']:.1f} s, "
+        f"peak RSS {app['peak_rss_app'] / GIB:.2f} GiB"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

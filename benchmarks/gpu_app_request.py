@@ -67,9 +67,11 @@ def summary(out: Path) -> str:
         f"peak GPU memory with offload, GB = {_verdict(offload * GIB / GB if offload else None, 16.0, True)}",
     ]
     if flex:
-        lines.append(f"seconds per request: ours {flex['pipeline']['ours']['median_s']:.2f}, "
-                     f"plain {flex['pipeline']['reference']['median_s']:.2f}; peak GiB without offload "
-                     f"{flex['pipeline'].get('peak_memory_gib')}")  # fmt: skip
+        lines.append(
+            f"seconds per request: ours {flex['pipeline']['ours']['median_s']:.2f}, "
+            f"plain {flex['pipeline']['reference']['median_s']:.2f}; peak GiB without offload "
+            f"{flex['pipeline'].get('peak_memory_gib')}"
+        )
     if eager:
         lines.append(f"eager chunked attention (the ZeroGPU path): {eager['pipeline']['ours']['median_s']:.2f} s")
     if compiled:

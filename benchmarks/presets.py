@@ -41,10 +41,14 @@ class CasePreset:
     def pipe_kwargs(self, steps: int) -> dict:
         spec = self.spec()
         return {
-            "prompt": spec.prompt, "views": spec.views, "height": self.height, "width": self.width,
-            "num_inference_steps": steps, "guidance_scale": self.guidance_scale,
+            "prompt": spec.prompt,
+            "views": spec.views,
+            "height": self.height,
+            "width": self.width,
+            "num_inference_steps": steps,
+            "guidance_scale": self.guidance_scale,
             "negative_prompt": self.negative_prompt,
-        }  # fmt: skip
+        }
 
 
 ISSUE_CASES = ("t2i1024", "cond512", "mv4x512")  # the cases the targets are stated for

@@ -252,8 +252,9 @@ def prepare(item: Item, run: Run) -> Job:
         count = _token_count(run.pipe, text)
         if count > MAX_PROMPT_TOKENS:
             raise ValueError(f"the {what} is {count} tokens long; the model reads at most {MAX_PROMPT_TOKENS}.")
-    settings = ResultSettings(spec.prompt, item.seed, steps, float(guidance), width, height, negative, item.task,
-                              run.model)  # fmt: skip
+    settings = ResultSettings(
+        spec.prompt, item.seed, steps, float(guidance), width, height, negative, item.task, run.model
+    )
     return Job(item, spec, settings, _output_names(item, spec))
 
 
@@ -390,11 +391,16 @@ def run_group(pipe, jobs: list[Job]) -> list[tuple[list[Image.Image], list | Non
     # Each call encodes its own texts together, so an item's numbers never depend on what ran before it.
     pipe.clear_prompt_cache()
     out = pipe(
-        prompt=[job.spec.prompt for job in jobs], views=jobs[0].spec.views, height=first.height, width=first.width,
-        num_inference_steps=first.steps, guidance_scale=first.guidance,
+        prompt=[job.spec.prompt for job in jobs],
+        views=jobs[0].spec.views,
+        height=first.height,
+        width=first.width,
+        num_inference_steps=first.steps,
+        guidance_scale=first.guidance,
         negative_prompt=[job.settings.negative_prompt for job in jobs],
-        generator=[torch.Generator("cpu").manual_seed(job.settings.seed) for job in jobs], output_type="pil",
-    )  # fmt: skip
+        generator=[torch.Generator("cpu").manual_seed(job.settings.seed) for job in jobs],
+        output_type="pil",
+    )
     per = len(out.images) // len(jobs)
     return [(out.images[k * per : (k + 1) * per], out.cameras[k] if out.cameras else None) for k in range(len(jobs))]
 
@@ -404,8 +410,10 @@ def write_outputs(job: Job, images: list[Image.Image], cameras: list | None, run
     name first, so an interrupted run never leaves a half file that would count as done."""
     payloads = list(zip(job.outputs, images))
     if cameras is not None and job.outputs[0].endswith(".json"):
-        data = {**job.settings.as_dict(), "cameras": [{"c2w": c.c2w.tolist(), "focal_length": c.focal_length}
-                                                        for c in cameras]}  # fmt: skip
+        data = {
+            **job.settings.as_dict(),
+            "cameras": [{"c2w": c.c2w.tolist(), "focal_length": c.focal_length} for c in cameras],
+        }
         payloads = [(job.outputs[0], json.dumps(data, indent=2))]
     for name, payload in payloads:
         path = run.output / name
@@ -473,10 +481,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one OneDiffusion task over many inputs; `accelerate launch -m onediffusion.batch` "
         "splits them between processes and machines.",
     )
-    parser.add_argument("task", nargs="?", choices=list(TASKS), metavar="TASK",
-                        help=f"the task ({', '.join(TASKS)}); a JSONL spec may name its own.")  # fmt: skip
-    parser.add_argument("--input", required=True, type=Path,
-                        help="a folder of images, a text file of prompts (one a line) or a .jsonl file of specs.")  # fmt: skip
+    parser.add_argument(
+        "task",
+        nargs="?",
+        choices=list(TASKS),
+        metavar="TASK",
+        help=f"the task ({', '.join(TASKS)}); a JSONL spec may name its own.",
+    )
+    parser.add_argument(
+        "--input",
+        required=True,
+        type=Path,
+        help="a folder of images, a text file of prompts (one a line) or a .jsonl file of specs.",
+    )
     parser.add_argument("--output", required=True, type=Path, help="the folder for the outputs and manifest.jsonl.")
     parser.add_argument("--model", help="a hub id or a folder (default: the app's; the demo model when unavailable).")
     parser.add_argument(
@@ -492,8 +509,12 @@ def build_parser() -> argparse.ArgumentParser:
     task_options = parser.add_argument_group("task inputs (shared by every item; see each task's parameters)")
     for name, kind in PARAM_KINDS.items():
         many = kind in ("paths", "texts")
-        task_options.add_argument(f"--{name.replace('_', '-')}", dest=name, nargs="+" if many else None,
-                                  metavar=kind.upper().rstrip("S") if many else kind.upper())  # fmt: skip
+        task_options.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            nargs="+" if many else None,
+            metavar=kind.upper().rstrip("S") if many else kind.upper(),
+        )
     return parser
 
 
@@ -534,8 +555,18 @@ def load_run(args: argparse.Namespace, device: str) -> Run:
         negative = defaults.negative_prompt
     if negative is None:
         negative = DEFAULT_NEGATIVE_PROMPT if _token_count(pipe, DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
-    return Run(pipe, info.name, defaults, args.output, negative, args.steps, args.guidance, args.size,
-               args.batch_size, args.overwrite)  # fmt: skip
+    return Run(
+        pipe,
+        info.name,
+        defaults,
+        args.output,
+        negative,
+        args.steps,
+        args.guidance,
+        args.size,
+        args.batch_size,
+        args.overwrite,
+    )
 
 
 def merge_manifest(output: Path, processes: int) -> list[dict]:
@@ -556,8 +587,11 @@ def summary(lines: list[dict], output: Path) -> int:
     """Print the counts; the exit status: 1 only when every item failed."""
     counts = {status: sum(line["status"] == status for line in lines) for status in ("done", "skipped", "failed")}
     where = f"; see {output / MANIFEST}" if counts["failed"] else ""
-    print(f"{len(lines)} items: {counts['done']} done, {counts['skipped']} skipped (outputs exist), "
-          f"{counts['failed']} failed{where}.", file=sys.stderr)  # fmt: skip
+    print(
+        f"{len(lines)} items: {counts['done']} done, {counts['skipped']} skipped (outputs exist), "
+        f"{counts['failed']} failed{where}.",
+        file=sys.stderr,
+    )
     return 1 if lines and counts["failed"] == len(lines) else 0
 
 

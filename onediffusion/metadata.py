@@ -80,9 +80,16 @@ class ResultSettings:
 
     def parameters_text(self) -> str:
         """The A1111 ``parameters`` text (no "Negative prompt" line when there is none, as A1111 writes it)."""
-        pairs = {"Steps": self.steps, "Sampler": SAMPLER, "CFG scale": float(self.guidance), "Seed": self.seed,
-                 "Size": f"{self.width}x{self.height}", "Model": self.model, "Task": self.task,
-                 "Version": self.version}  # fmt: skip
+        pairs = {
+            "Steps": self.steps,
+            "Sampler": SAMPLER,
+            "CFG scale": float(self.guidance),
+            "Seed": self.seed,
+            "Size": f"{self.width}x{self.height}",
+            "Model": self.model,
+            "Task": self.task,
+            "Version": self.version,
+        }
         last = ", ".join(f"{key}: {_quote(str(value))}" for key, value in pairs.items())
         negative = f"\nNegative prompt: {self.negative_prompt}" if self.negative_prompt else ""
         return f"{self.prompt}{negative}\n{last}"

@@ -49,13 +49,28 @@ TOKENIZER_CONFIG = {
     "tokenizer_class": "T5Tokenizer", "extra_ids": 100, "model_max_length": 512,
     "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
 }  # fmt: skip
-_CORPUS = [
-    "a red cube on a wooden table", "a house with a garden", "a cat sitting on a chair",
-    "a woman smiling in a red dress", "a blue sphere on a grey floor", "a green cone left of a yellow cylinder",
-    "a photo of a dog running on the beach at sunset", "an astronaut riding a horse on the moon",
-    "make the sky purple", "remove the car", "a man with glasses and a beard", "three views of a toy robot",
-] + [f"{token} {name} mask boundingbox item img0 img1 img2 img3 {hex_code}" for token in TASK_TOKENS.values()
-     for hex_code, name in PALETTE[:4]] + [DEFAULT_NEGATIVE_PROMPT]  # fmt: skip
+_CORPUS = (
+    [
+        "a red cube on a wooden table",
+        "a house with a garden",
+        "a cat sitting on a chair",
+        "a woman smiling in a red dress",
+        "a blue sphere on a grey floor",
+        "a green cone left of a yellow cylinder",
+        "a photo of a dog running on the beach at sunset",
+        "an astronaut riding a horse on the moon",
+        "make the sky purple",
+        "remove the car",
+        "a man with glasses and a beard",
+        "three views of a toy robot",
+    ]
+    + [
+        f"{token} {name} mask boundingbox item img0 img1 img2 img3 {hex_code}"
+        for token in TASK_TOKENS.values()
+        for hex_code, name in PALETTE[:4]
+    ]
+    + [DEFAULT_NEGATIVE_PROMPT]
+)
 
 
 def train_tokenizer(
@@ -65,10 +80,20 @@ def train_tokenizer(
     ``user_defined_symbols`` stay whole pieces (task tokens, say)."""
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences * 4), model_writer=model, vocab_size=vocab_size, model_type="unigram",
-        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, hard_vocab_limit=False, character_coverage=1.0,
-        num_threads=1, minloglevel=2, user_defined_symbols=list(user_defined_symbols),
-    )  # fmt: skip
+        sentence_iterator=iter(sentences * 4),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        num_threads=1,
+        minloglevel=2,
+        user_defined_symbols=list(user_defined_symbols),
+    )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "spiece.model").write_bytes(model.getvalue())
     (folder / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=1))

@@ -267,9 +267,12 @@ class Captioner:
     """
 
     def __init__(
-        self, name_or_path: str | Path | None = DEFAULT_CAPTIONER, device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32, max_new_tokens: int = MAX_NEW_TOKENS,
-    ) -> None:  # fmt: skip
+        self,
+        name_or_path: str | Path | None = DEFAULT_CAPTIONER,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        max_new_tokens: int = MAX_NEW_TOKENS,
+    ) -> None:
         raw = "" if name_or_path is None else str(name_or_path).strip()
         self.name = None if raw.lower() in DISABLED else raw
         self.device, self.dtype, self.max_new_tokens = torch.device(device), dtype, max_new_tokens
@@ -383,8 +386,15 @@ TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 
 TINY_TEXT = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
              "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512}  # fmt: skip
 TINY_SCALE = 2  # pixel shuffle: (32 / 8)^2 patches / 2^2 = 4 image tokens per tile
-_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<end_of_utterance>", "<fake_token_around_image>",
-            "<image>", "<global-img>"] + [f"<row_{i}_col_{j}>" for i in range(1, 7) for j in range(1, 7)]  # fmt: skip
+_SPECIAL = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<end_of_utterance>",
+    "<fake_token_around_image>",
+    "<image>",
+    "<global-img>",
+] + [f"<row_{i}_col_{j}>" for i in range(1, 7) for j in range(1, 7)]
 
 
 def _tiny_tokenizer():
@@ -396,14 +406,20 @@ def _tiny_tokenizer():
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=_SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        vocab_size=400,
+        special_tokens=_SPECIAL,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
-    )  # fmt: skip
+    )
     tokenizer.train_from_iterator([p.prompt for p in PURPOSES.values()] * 4, trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<|im_start|>", eos_token="<end_of_utterance>", pad_token="<|im_end|>",
-        unk_token="<|endoftext|>", additional_special_tokens=_SPECIAL[3:7],
-    )  # fmt: skip
+        tokenizer_object=tokenizer,
+        bos_token="<|im_start|>",
+        eos_token="<end_of_utterance>",
+        pad_token="<|im_end|>",
+        unk_token="<|endoftext|>",
+        additional_special_tokens=_SPECIAL[3:7],
+    )
 
 
 def build_tiny_captioner(folder: str | Path, seed: int = 0) -> Path:
@@ -425,12 +441,17 @@ def build_tiny_captioner(folder: str | Path, seed: int = 0) -> Path:
     processor = Idefics3Processor(
         image_processor, tokenizer, image_seq_len=tokens_per_tile, chat_template=CHAT_TEMPLATE
     )
-    ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
-           "pad_token_id": tokenizer.pad_token_id}  # fmt: skip
+    ids = {
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     config = Idefics3Config(
-        vision_config=TINY_VISION, text_config={**TINY_TEXT, "vocab_size": len(tokenizer), **ids},
-        scale_factor=TINY_SCALE, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-    )  # fmt: skip
+        vision_config=TINY_VISION,
+        text_config={**TINY_TEXT, "vocab_size": len(tokenizer), **ids},
+        scale_factor=TINY_SCALE,
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Idefics3ForConditionalGeneration(config)

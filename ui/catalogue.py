@@ -104,55 +104,136 @@ class Tab:
 
 
 CLASS_ROWS = "class and colour rows"
-CONTROL = Tab("control", "Control", pick="a condition", options=(
-    ControlOption("depth", "Depth map", "depth2image", hint="Give a depth map (near is bright).", box="Depth map",
-                  make_label="Estimate the depth map (model)", make="image2depth"),
-    ControlOption("canny", "Canny edges", "canny2image", hint="Give white edges on black.", box="Canny edges",
-                  make_label="Compute Canny edges", make=canny_edges),
-    ControlOption("hed", "HED soft edges", "hed2image", hint="Give soft HED edges.", box="HED soft edges",
-                  make_label="Estimate HED edges (model)", make="image2hed"),
-    ControlOption("pose", "Human pose", "pose2image", hint="Give an OpenPose-style skeleton on black.",
-                  box="Pose skeleton", make_label="Estimate the pose (model)", make="image2pose"),
-    ControlOption("semanticmap", "Semantic map", "semanticmap2image", f"Semantic map ({CLASS_ROWS})",
-                  hint="Give a map painted in palette colours and name each colour's class in the table.",
-                  box="Semantic map", make_label="Segment the photo (model; name the classes first)",
-                  make="image2semanticmap"),
-    ControlOption("boundingbox", "Bounding boxes", "boundingbox2image", f"Bounding boxes ({CLASS_ROWS})",
-                  hint="Give boxes drawn in palette colours and name each colour's class in the table.",
-                  box="Bounding boxes", make_label="Find the boxes (model; name the classes first)",
-                  make="image2boundingbox"),
-    ControlOption("inpainting", "Inpainting", "inpainting", "Inpainting (paint a mask on the photo)",
-                  hint="Upload a photo in the editor and paint over the region to fill in; describe what goes there."),
-    ControlOption("deblurring", "Deblurring", "deblurring", hint="Give a blurry photo (or blur a sharp one to try it).",
-                  box="Blurry photo", make_label="Blur the photo", make=blur),
-    ControlOption("editing", "Instruction editing", "editing", box="Photo to edit", make_label="Use the photo as is",
-                  hint="Give the photo to edit and write the instruction, e.g. 'make the sky purple'."),
-))  # fmt: skip
-UNDERSTANDING = Tab("understanding", "Understanding", pick="what to estimate", options=(
-    UnderstandOption("depth", "Depth", "image2depth", shows="depth"),
-    UnderstandOption("pose", "Human pose", "image2pose"),
-    UnderstandOption("hed", "HED soft edges", "image2hed"),
-    UnderstandOption("canny", "Canny edges", "image2canny"),
-    UnderstandOption("semanticmap", "Segmentation", "image2semanticmap", f"Segmentation ({CLASS_ROWS})"),
-    UnderstandOption("boundingbox", "Bounding boxes", "image2boundingbox", f"Bounding boxes ({CLASS_ROWS})",
-                     shows="boxes"),
-))  # fmt: skip
-IDENTITY = Tab("identity", "Identity", pick="a mode", options=(
-    Option("identity", "identity", "identity", "Identity: the same person in a new photo"),
-    Option("subject_driven", "subject-driven", "subject_driven", "Subject-driven: the same object in a new scene"),
-))  # fmt: skip
-TABS: dict[str, Tab] = {tab.id: tab for tab in (
-    Tab("text-to-image", "Text to image", (Option("text2image", "text to image", "text2image"),)),
-    CONTROL,
-    UNDERSTANDING,
-    IDENTITY,
-    Tab("multiview", "Multiview", (
-        Option("image2multiview", "novel views of a photo", "image2multiview"),
-        Option("text2multiview", "novel views from a caption", "text2multiview"),
-        Option("camera_estimation", "camera poses", "camera_estimation"),
-    )),
-    Tab("slots", "Slots (advanced)"),  # any slots, any prompt: no task of its own
-)}  # fmt: skip
+CONTROL = Tab(
+    "control",
+    "Control",
+    pick="a condition",
+    options=(
+        ControlOption(
+            "depth",
+            "Depth map",
+            "depth2image",
+            hint="Give a depth map (near is bright).",
+            box="Depth map",
+            make_label="Estimate the depth map (model)",
+            make="image2depth",
+        ),
+        ControlOption(
+            "canny",
+            "Canny edges",
+            "canny2image",
+            hint="Give white edges on black.",
+            box="Canny edges",
+            make_label="Compute Canny edges",
+            make=canny_edges,
+        ),
+        ControlOption(
+            "hed",
+            "HED soft edges",
+            "hed2image",
+            hint="Give soft HED edges.",
+            box="HED soft edges",
+            make_label="Estimate HED edges (model)",
+            make="image2hed",
+        ),
+        ControlOption(
+            "pose",
+            "Human pose",
+            "pose2image",
+            hint="Give an OpenPose-style skeleton on black.",
+            box="Pose skeleton",
+            make_label="Estimate the pose (model)",
+            make="image2pose",
+        ),
+        ControlOption(
+            "semanticmap",
+            "Semantic map",
+            "semanticmap2image",
+            f"Semantic map ({CLASS_ROWS})",
+            hint="Give a map painted in palette colours and name each colour's class in the table.",
+            box="Semantic map",
+            make_label="Segment the photo (model; name the classes first)",
+            make="image2semanticmap",
+        ),
+        ControlOption(
+            "boundingbox",
+            "Bounding boxes",
+            "boundingbox2image",
+            f"Bounding boxes ({CLASS_ROWS})",
+            hint="Give boxes drawn in palette colours and name each colour's class in the table.",
+            box="Bounding boxes",
+            make_label="Find the boxes (model; name the classes first)",
+            make="image2boundingbox",
+        ),
+        ControlOption(
+            "inpainting",
+            "Inpainting",
+            "inpainting",
+            "Inpainting (paint a mask on the photo)",
+            hint="Upload a photo in the editor and paint over the region to fill in; describe what goes there.",
+        ),
+        ControlOption(
+            "deblurring",
+            "Deblurring",
+            "deblurring",
+            hint="Give a blurry photo (or blur a sharp one to try it).",
+            box="Blurry photo",
+            make_label="Blur the photo",
+            make=blur,
+        ),
+        ControlOption(
+            "editing",
+            "Instruction editing",
+            "editing",
+            box="Photo to edit",
+            make_label="Use the photo as is",
+            hint="Give the photo to edit and write the instruction, e.g. 'make the sky purple'.",
+        ),
+    ),
+)
+UNDERSTANDING = Tab(
+    "understanding",
+    "Understanding",
+    pick="what to estimate",
+    options=(
+        UnderstandOption("depth", "Depth", "image2depth", shows="depth"),
+        UnderstandOption("pose", "Human pose", "image2pose"),
+        UnderstandOption("hed", "HED soft edges", "image2hed"),
+        UnderstandOption("canny", "Canny edges", "image2canny"),
+        UnderstandOption("semanticmap", "Segmentation", "image2semanticmap", f"Segmentation ({CLASS_ROWS})"),
+        UnderstandOption(
+            "boundingbox", "Bounding boxes", "image2boundingbox", f"Bounding boxes ({CLASS_ROWS})", shows="boxes"
+        ),
+    ),
+)
+IDENTITY = Tab(
+    "identity",
+    "Identity",
+    pick="a mode",
+    options=(
+        Option("identity", "identity", "identity", "Identity: the same person in a new photo"),
+        Option("subject_driven", "subject-driven", "subject_driven", "Subject-driven: the same object in a new scene"),
+    ),
+)
+TABS: dict[str, Tab] = {
+    tab.id: tab
+    for tab in (
+        Tab("text-to-image", "Text to image", (Option("text2image", "text to image", "text2image"),)),
+        CONTROL,
+        UNDERSTANDING,
+        IDENTITY,
+        Tab(
+            "multiview",
+            "Multiview",
+            (
+                Option("image2multiview", "novel views of a photo", "image2multiview"),
+                Option("text2multiview", "novel views from a caption", "text2multiview"),
+                Option("camera_estimation", "camera poses", "camera_estimation"),
+            ),
+        ),
+        Tab("slots", "Slots (advanced)"),  # any slots, any prompt: no task of its own
+    )
+}
 
 
 def untrained_note(tab_id: str, defaults: ModelDefaults) -> str:

@@ -225,8 +225,14 @@ def reuse_zone(zone: str, controls: dict[str, gr.components.Component], settings
     what it could not; a control it did not read is left as it is."""
     zone_file = gr.File(label=REUSE_LABEL, file_types=[".png"], type="filepath", height=120, elem_classes=["reuse"])
     if settings is not None:
-        shared = {"negative_prompt": settings.negative_prompt, "size": settings.size, "steps": settings.steps,
-                  "guidance": settings.guidance, "seed": settings.seed, "randomize": settings.randomize}  # fmt: skip
+        shared = {
+            "negative_prompt": settings.negative_prompt,
+            "size": settings.size,
+            "steps": settings.steps,
+            "guidance": settings.guidance,
+            "seed": settings.seed,
+            "randomize": settings.randomize,
+        }
         controls = {**controls, **{name: part for name, part in shared.items() if part is not None}}
     sizes = [value for _, value in settings.size.choices] if settings is not None and settings.size else []
     names = list(controls)

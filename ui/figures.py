@@ -28,11 +28,18 @@ def frustum_points(camera: Camera, aspect: float = 1.0, depth: float = FRUSTUM_D
     """
     half_w = 0.5 / camera.focal_length * depth
     half_h = half_w * aspect
-    local = np.array([
-        [0, 0, 0],
-        [-half_w, -half_h, depth], [half_w, -half_h, depth], [half_w, half_h, depth], [-half_w, half_h, depth],
-        [-half_w * 0.4, -half_h * 1.1, depth], [half_w * 0.4, -half_h * 1.1, depth], [0, -half_h * 1.5, depth],
-    ])  # fmt: skip
+    local = np.array(
+        [
+            [0, 0, 0],
+            [-half_w, -half_h, depth],
+            [half_w, -half_h, depth],
+            [half_w, half_h, depth],
+            [-half_w, half_h, depth],
+            [-half_w * 0.4, -half_h * 1.1, depth],
+            [half_w * 0.4, -half_h * 1.1, depth],
+            [0, -half_h * 1.5, depth],
+        ]
+    )
     return local @ camera.c2w[:3, :3].T + camera.c2w[:3, 3]
 
 

@@ -238,6 +238,14 @@ def load_pipeline(settings: Settings) -> tuple[OneDiffusionPipeline, ModelInfo]:
         pipe = OneDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype)
     pipe = _place(pipe, device, fit.action == "offload")
     description = pipe.studio.get("description", description)  # a checkpoint may say what it is (studio.json)
-    info = ModelInfo(settings.model, name, description, _native_side(pipe), device, str(dtype).removeprefix("torch."),
-                     reason, fit.advice)  # fmt: skip
+    info = ModelInfo(
+        settings.model,
+        name,
+        description,
+        _native_side(pipe),
+        device,
+        str(dtype).removeprefix("torch."),
+        reason,
+        fit.advice,
+    )
     return pipe, info

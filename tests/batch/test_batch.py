@@ -38,8 +38,19 @@ def _pixels(path: Path) -> np.ndarray:
 
 
 def _run(tiny_model_dir, task: str | None, source: Path, out: Path, *extra: str) -> int:
-    return main([*([task] if task else []), "--input", str(source), "--output", str(out),
-                 "--model", str(tiny_model_dir), *FAST, *extra])  # fmt: skip
+    return main(
+        [
+            *([task] if task else []),
+            "--input",
+            str(source),
+            "--output",
+            str(out),
+            "--model",
+            str(tiny_model_dir),
+            *FAST,
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture
@@ -97,18 +108,24 @@ def test_jsonl_with_mixed_tasks_and_bad_items(tiny_model_dir, tmp_path, capsys):
     _photo(tmp_path / "photo.png", 2, (32, 32))
     _photo(tmp_path / "small_mask.png", 3, (16, 16))
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
-    specs = _jsonl(tmp_path / "specs.jsonl", [
-        {"task": "text2image", "prompt": "a lighthouse", "seed": 7, "size": [48, 32], "name": "lighthouse"},
-        {"task": "semanticmap2image", "prompt": "a street", "images": ["photo.png"], "labels": "car:red, tree"},
-        {"task": "text2multiview", "prompt": "a chair", "cameras": [[0, 0], [90, 10, 2.0]], "size": "32x32"},
-        {"task": "image2multiview", "images": ["photo.png"], "cameras": [{"azimuth": 0, "elevation": 0},
-                                                                         {"azimuth": 180, "elevation": 0}]},
-        "{not json",
-        {"task": "image2sketch", "prompt": "x"},
-        {"task": "text2image", "prompt": "word " * 400},
-        {"task": "image2depth", "images": ["broken.png"]},
-        {"task": "inpainting", "images": ["photo.png", "small_mask.png"]},
-    ])  # fmt: skip
+    specs = _jsonl(
+        tmp_path / "specs.jsonl",
+        [
+            {"task": "text2image", "prompt": "a lighthouse", "seed": 7, "size": [48, 32], "name": "lighthouse"},
+            {"task": "semanticmap2image", "prompt": "a street", "images": ["photo.png"], "labels": "car:red, tree"},
+            {"task": "text2multiview", "prompt": "a chair", "cameras": [[0, 0], [90, 10, 2.0]], "size": "32x32"},
+            {
+                "task": "image2multiview",
+                "images": ["photo.png"],
+                "cameras": [{"azimuth": 0, "elevation": 0}, {"azimuth": 180, "elevation": 0}],
+            },
+            "{not json",
+            {"task": "image2sketch", "prompt": "x"},
+            {"task": "text2image", "prompt": "word " * 400},
+            {"task": "image2depth", "images": ["broken.png"]},
+            {"task": "inpainting", "images": ["photo.png", "small_mask.png"]},
+        ],
+    )
     out = tmp_path / "out"
     assert _run(tiny_model_dir, None, specs, out, "--size", "32x32") == 0
     lines = {line["index"]: line for line in _manifest(out)}
@@ -139,8 +156,15 @@ def test_camera_estimation_writes_cameras(tiny_model_dir, tmp_path):
 
 def test_exit_codes(tiny_model_dir, tmp_path, prompts):
     _photo(tmp_path / "photo.png", 4)
-    bad = _jsonl(tmp_path / "bad.jsonl", ["[1, 2]", {"task": "text2image", "prompt": "x", "seed": "one"},
-                                          {"task": "editing", "images": ["photo.png"]}, {"prompt": "no task"}])  # fmt: skip
+    bad = _jsonl(
+        tmp_path / "bad.jsonl",
+        [
+            "[1, 2]",
+            {"task": "text2image", "prompt": "x", "seed": "one"},
+            {"task": "editing", "images": ["photo.png"]},
+            {"prompt": "no task"},
+        ],
+    )
     assert _run(tiny_model_dir, None, bad, tmp_path / "bad") == 1  # every item failed
     lines = _manifest(tmp_path / "bad")
     assert [line["status"] for line in lines] == ["failed"] * 4
@@ -159,8 +183,10 @@ def test_exit_codes(tiny_model_dir, tmp_path, prompts):
 
 
 def test_batch_size_gives_the_same_images(tiny_model_dir, tmp_path):
-    path = _jsonl(tmp_path / "four.jsonl", [{"task": "text2image", "prompt": p} for p in
-                                            ("a fox", "a long red bus on a bridge", "snow", "a cat")])  # fmt: skip
+    path = _jsonl(
+        tmp_path / "four.jsonl",
+        [{"task": "text2image", "prompt": p} for p in ("a fox", "a long red bus on a bridge", "snow", "a cat")],
+    )
     one, four = tmp_path / "one", tmp_path / "four"
     assert _run(tiny_model_dir, None, path, one, "--size", "32x32") == 0
     assert _run(tiny_model_dir, None, path, four, "--size", "32x32", "--batch-size", "4") == 0
@@ -173,11 +199,17 @@ def test_batch_size_gives_the_same_images(tiny_model_dir, tmp_path):
 
 def test_only_items_of_one_shape_without_condition_images_share_a_call(tiny_model_dir, tmp_path):
     _photo(tmp_path / "photo.png", 5)
-    path = _jsonl(tmp_path / "mixed.jsonl", [
-        {"task": "text2image", "prompt": "a"}, {"task": "image2depth", "images": ["photo.png"]},
-        {"task": "text2image", "prompt": "b", "size": "48x32"}, {"task": "text2image", "prompt": "c", "seed": 9},
-        {"task": "image2depth", "images": ["photo.png"]}, {"task": "text2image", "prompt": "d", "steps": 3},
-    ])  # fmt: skip
+    path = _jsonl(
+        tmp_path / "mixed.jsonl",
+        [
+            {"task": "text2image", "prompt": "a"},
+            {"task": "image2depth", "images": ["photo.png"]},
+            {"task": "text2image", "prompt": "b", "size": "48x32"},
+            {"task": "text2image", "prompt": "c", "seed": 9},
+            {"task": "image2depth", "images": ["photo.png"]},
+            {"task": "text2image", "prompt": "d", "steps": 3},
+        ],
+    )
     args = build_parser().parse_args(["--input", str(path), "--output", str(tmp_path), "--model", str(tiny_model_dir)])
     run = load_run(args, "cpu")
     jobs = [prepare(item, run) for item in read_items(path, None, {}, 0)]
@@ -200,13 +232,45 @@ def test_two_accelerate_processes_match_one(tiny_model_dir, tmp_path):
     # Every launch setting on the command line and HF_HOME empty: no accelerate config file is read. In
     # accelerate 1.15 `--cpu` starts one process (several need mpirun); --multi_gpu starts them with
     # torchrun, and ACCELERATE_USE_CPU makes them share the items over gloo on the CPU.
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
-           "ACCELERATE_USE_CPU": "1", "HF_HOME": str(tmp_path / "hf"), "CUDA_VISIBLE_DEVICES": ""}  # fmt: skip
-    batch = ["-m", "onediffusion.batch", "image2canny", "--input", str(photos), "--model", str(tiny_model_dir),
-             "--size", "32x32", *FAST]  # fmt: skip
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-              "--num_cpu_threads_per_process", "1", "--main_process_port", str(_free_port())]  # fmt: skip
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+        "ACCELERATE_USE_CPU": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+        "CUDA_VISIBLE_DEVICES": "",
+    }
+    batch = [
+        "-m",
+        "onediffusion.batch",
+        "image2canny",
+        "--input",
+        str(photos),
+        "--model",
+        str(tiny_model_dir),
+        "--size",
+        "32x32",
+        *FAST,
+    ]
+    launch = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--num_cpu_threads_per_process",
+        "1",
+        "--main_process_port",
+        str(_free_port()),
+    ]
     one, two = tmp_path / "one", tmp_path / "two"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each launched process runs
@@ -214,8 +278,9 @@ def test_two_accelerate_processes_match_one(tiny_model_dir, tmp_path):
         assert main([*batch[2:], "--output", str(one)]) == 0
     finally:
         torch.set_num_threads(threads)
-    double = subprocess.run([*launch, *batch, "--output", str(two)], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    double = subprocess.run(
+        [*launch, *batch, "--output", str(two)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert double.returncode == 0, double.stderr[-2000:]
     assert "process 1" in double.stderr  # both processes ran items
     files = sorted(p.name for p in one.iterdir())
@@ -231,8 +296,21 @@ def test_a_model_that_cannot_be_had_falls_back_to_the_demo_model(tmp_path, capsy
     prompts = tmp_path / "one.txt"
     prompts.write_text("a red cube on a table\n")
     out = tmp_path / "out"
-    code = main(["text2image", "--input", str(prompts), "--output", str(out), "--model", str(tmp_path / "missing"),
-                 "--steps", "2", "--size", "32x32"])  # fmt: skip
+    code = main(
+        [
+            "text2image",
+            "--input",
+            str(prompts),
+            "--output",
+            str(out),
+            "--model",
+            str(tmp_path / "missing"),
+            "--steps",
+            "2",
+            "--size",
+            "32x32",
+        ]
+    )
     assert code == 0
     (line,) = _manifest(out)
     assert line["status"] == "done" and line["model"] == str(demo_checkpoint()[0])

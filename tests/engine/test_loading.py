@@ -129,8 +129,13 @@ def _widen_config(folder: Path) -> Path:
 
 @pytest.mark.parametrize(
     "damage, words",
-    [(_drop_shard, "is missing"), (_truncate, "truncated"), (_corrupt_header, "corrupt"), (_widen_config, "does not match")],
-)  # fmt: skip
+    [
+        (_drop_shard, "is missing"),
+        (_truncate, "truncated"),
+        (_corrupt_header, "corrupt"),
+        (_widen_config, "does not match"),
+    ],
+)
 def test_bad_downloads_fail_naming_the_file_before_anything_loads(sharded_dir, tmp_path, damage, words):
     folder = _copy(sharded_dir, tmp_path)
     bad_file = damage(folder)

@@ -73,8 +73,14 @@ def test_depth_to_image_follows_the_depth_maps_layout(pipe):
     views = [_view(rng) for _ in range(9)]
     for i, ((scene, view), (_, next_view)) in enumerate(zip(views, views[1:])):
         spec = build_task("depth2image", condition=depth_image(view), caption=scene.caption(view.camera))
-        out = pipe(**{**spec.kwargs(), "guidance_scale": 3.0}, num_inference_steps=30, height=32, width=32,
-                   output_type="np", generator=torch.Generator().manual_seed(i))  # fmt: skip
+        out = pipe(
+            **{**spec.kwargs(), "guidance_scale": 3.0},
+            num_inference_steps=30,
+            height=32,
+            width=32,
+            output_type="np",
+            generator=torch.Generator().manual_seed(i),
+        )
         drawn = saturated(np.round(out.images[0] * 255))
         ours.append(iou(drawn, view.ids > 0))
         other.append(iou(drawn, next_view.ids > 0))
@@ -96,8 +102,12 @@ def camera_denoising_error(pipe, record, rays_of, sigma: float = 0.6, seed: int 
     s = torch.tensor([[0.0, sigma] * 3])[..., None, None, None]
     states, mask = pipe.encode_prompt("[[multiview]]", "cpu", do_classifier_free_guidance=False)
     with torch.no_grad():
-        velocity = pipe.transformer(samples=(1 - s) * x0 + s * noise, timesteps=sigmas * 1000,
-                                    encoder_hidden_states=states, encoder_attention_mask=mask)  # fmt: skip
+        velocity = pipe.transformer(
+            samples=(1 - s) * x0 + s * noise,
+            timesteps=sigmas * 1000,
+            encoder_hidden_states=states,
+            encoder_attention_mask=mask,
+        )
     return float(((velocity - (noise - x0)) ** 2)[0, 3::2].mean())
 
 

@@ -38,12 +38,19 @@ def _preset_layout(task: str, sample, record) -> tuple[str, list[str]]:
     img = record.images["rgb"][0]
     cams = record.cameras[: sum(s.kind == "camera" for s in sample.sources)]
     inputs = {
-        "text2image": dict(caption="x"), "inpainting": dict(image=img, mask=np.full((32, 32), 255, np.uint8)),
-        "deblurring": dict(image=img), "editing": dict(image=img, instruction="x"),
-        "identity": dict(references=[img] * (len(sample.sources) - 1), reference_captions=["a"] * (len(sample.sources) - 1), target_caption="x"),
-        "image2multiview": dict(image=img, cameras=cams), "text2multiview": dict(cameras=cams, caption="x"),
+        "text2image": dict(caption="x"),
+        "inpainting": dict(image=img, mask=np.full((32, 32), 255, np.uint8)),
+        "deblurring": dict(image=img),
+        "editing": dict(image=img, instruction="x"),
+        "identity": dict(
+            references=[img] * (len(sample.sources) - 1),
+            reference_captions=["a"] * (len(sample.sources) - 1),
+            target_caption="x",
+        ),
+        "image2multiview": dict(image=img, cameras=cams),
+        "text2multiview": dict(cameras=cams, caption="x"),
         "camera_estimation": dict(images=[img] * len(cams)),
-    }  # fmt: skip
+    }
     spec = build_task(task, **inputs.get(task, {"condition" if task.endswith("2image") else "image": img}))
     kinds = [f"{'image' if isinstance(s, ImageSlot) else 'camera'}:{s.role}" for s in spec.views]
     return spec.prompt.split()[0], kinds
@@ -252,8 +259,13 @@ def test_tasks_restricts_what_a_step_draws(records):
     assert all(list(trainer.train_step()) == ["camera_estimation"] for _ in range(2))
     for bad in ({"tasks": ("camera_estimation",)}, {"tasks": ("no_such_task", "text2image")}):
         with pytest.raises(ValueError, match="`tasks`"):
-            Trainer(TrainConfig(**{**config.__dict__, "micro_batches": 2, **bad}), records, trainer.store,
-                    trainer.tokenizer, trainer.text_encoder)  # fmt: skip
+            Trainer(
+                TrainConfig(**{**config.__dict__, "micro_batches": 2, **bad}),
+                records,
+                trainer.store,
+                trainer.tokenizer,
+                trainer.text_encoder,
+            )
 
 
 def test_context_targets_are_each_positions_neighbours():

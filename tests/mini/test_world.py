@@ -263,9 +263,12 @@ def test_depth_puts_every_pixel_on_the_surface_it_names(seed):
 
 
 def test_every_primitive_renders_solid_from_several_sides():
-    shapes = [_obj(s, c, xy, rotation=30.0 if s == "cube" else 0.0) for s, c, xy in zip(
-        SHAPES, ["red", "lime", "blue", "yellow"], [(0.4, 0.4), (-0.4, 0.4), (-0.4, -0.4), (0.4, -0.4)]
-    )]  # fmt: skip
+    shapes = [
+        _obj(s, c, xy, rotation=30.0 if s == "cube" else 0.0)
+        for s, c, xy in zip(
+            SHAPES, ["red", "lime", "blue", "yellow"], [(0.4, 0.4), (-0.4, 0.4), (-0.4, -0.4), (0.4, -0.4)]
+        )
+    ]
     scene = Scene(tuple(shapes), SUN)
     for view in render_views(scene, orbit_cameras(3, elevation=35), 48):
         for k in range(1, 5):

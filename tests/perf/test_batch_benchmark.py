@@ -22,8 +22,22 @@ def test_an_unknown_size_is_refused():
 @pytest.mark.slow
 def test_the_benchmark_runs_on_the_tiny_checkpoint(tmp_path, capsys):
     out = tmp_path / "results.json"
-    batch_throughput.main(["--sizes", "tiny", "--counts", "1,2", "--memory-items", "5", "--repeats", "1",
-                           "--steps", "2", "--json", str(out)])  # fmt: skip
+    batch_throughput.main(
+        [
+            "--sizes",
+            "tiny",
+            "--counts",
+            "1,2",
+            "--memory-items",
+            "5",
+            "--repeats",
+            "1",
+            "--steps",
+            "2",
+            "--json",
+            str(out),
+        ]
+    )
     report = json.loads(out.read_text())
     assert {"command", "commit", "date", "machine", "throughput", "memory"} <= set(report)
     runs = report["throughput"]

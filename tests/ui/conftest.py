@@ -79,13 +79,21 @@ def launched_app(*args: str, log_name: str = "app.log"):
     log = ARTIFACTS / log_name
     port = _free_port()
     threads = os.environ.get("OMP_NUM_THREADS", "2")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": threads,
-           "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "OMP_NUM_THREADS": threads,
+        "PYTHONUNBUFFERED": "1",
+    }
     with log.open("w") as handle:
         process = subprocess.Popen(
             [sys.executable, "app.py", *args, "--port", str(port)],
-            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, process, log)

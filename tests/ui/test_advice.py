@@ -13,9 +13,13 @@ FORTY = "A woman with short red hair in a green wool coat stands on a wet street
 
 @pytest.mark.parametrize(
     ("native", "text_to_image", "side", "span"),
-    [(1024, True, 1024, "768 to 1280"), (1024, False, 512, "384 to 640"), (64, True, 64, "48 to 80"),
-     (64, False, 64, "48 to 80")],
-)  # fmt: skip
+    [
+        (1024, True, 1024, "768 to 1280"),
+        (1024, False, 512, "384 to 640"),
+        (64, True, 64, "48 to 80"),
+        (64, False, 64, "48 to 80"),
+    ],
+)
 def test_sizes_follow_the_published_model_and_scale_with_any_other(native, text_to_image, side, span):
     assert advice.advised_side(native, text_to_image) == side
     assert span in advice.size_tip(native, text_to_image)

@@ -59,8 +59,11 @@ def test_control_with_an_uploaded_condition(client, scene):
 
 
 def test_control_inpainting_with_a_painted_layer(client, scene, examples):
-    editor = {"background": scene["scene_az000"], "layers": [handle_file(str(examples / "scene_mask_layer.png"))],
-              "composite": None}  # fmt: skip
+    editor = {
+        "background": scene["scene_az000"],
+        "layers": [handle_file(str(examples / "scene_mask_layer.png"))],
+        "composite": None,
+    }
     shown, gallery, _, prompt = client.predict(
         condition="inpainting",
         condition_image=None,

@@ -111,8 +111,16 @@ def test_frames_and_banner_keep_their_contrast(browser, app_url, mode):
 
 
 def test_a_dropped_result_fills_the_tab(browser, app_url, screenshots, tmp_path):
-    settings = ResultSettings(prompt="[[text2image]] a green cone", negative_prompt="", seed=77, steps=3,
-                              guidance=2.5, width=64, height=64, task="text2image")  # fmt: skip
+    settings = ResultSettings(
+        prompt="[[text2image]] a green cone",
+        negative_prompt="",
+        seed=77,
+        steps=3,
+        guidance=2.5,
+        width=64,
+        height=64,
+        task="text2image",
+    )
     save_png(Image.new("RGB", (64, 64), "green"), tmp_path / "result.png", settings)
     page = phone_page(browser, app_url, dark=True)
     panel = open_tab(page, "Text to image", "text-to-image")
@@ -148,8 +156,9 @@ def test_a_dropped_control_result_keeps_its_guidance(browser, app_url, tmp_path)
     from onediffusion import build_task
 
     prompt = build_task("editing", image=Image.new("RGB", (64, 64)), instruction="make the cube red").prompt
-    settings = ResultSettings(prompt=prompt, negative_prompt="", seed=12, steps=3, guidance=1.7, width=64,
-                              height=64, task="editing")  # fmt: skip
+    settings = ResultSettings(
+        prompt=prompt, negative_prompt="", seed=12, steps=3, guidance=1.7, width=64, height=64, task="editing"
+    )
     save_png(Image.new("RGB", (64, 64), "red"), tmp_path / "edited.png", settings)
     page = phone_page(browser, app_url, dark=False)
     panel = open_tab(page, "Control", "control")

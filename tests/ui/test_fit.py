@@ -78,7 +78,7 @@ def test_hub_sizes_come_from_the_file_listing():
     siblings = [{"rfilename": "transformer/diffusion_pytorch_model.safetensors", "size": 5_600_000_000},
                 {"rfilename": "text_encoder/model.safetensors", "size": 2_400_000_000},
                 {"rfilename": "vae/diffusion_pytorch_model.safetensors", "size": 170_000_000},
-                {"rfilename": "transformer/config.json", "size": 863}]  # fmt: skip
+                {"rfilename": "transformer/config.json", "size": 863}]
     info = HubModelInfo(id="lehduong/OneDiffusion", siblings=siblings)
     assert hub_need(info, torch.bfloat16) == Need(8_170_000_000, 5_600_000_000)
     assert hub_need(info, torch.float32).total == 2 * 8_170_000_000  # stored bfloat16, loaded float32: twice
@@ -103,7 +103,7 @@ def _fake_machine(root: Path, available_kib: int, cgroup: dict[str, str]) -> tup
     ({"memory.max": str(3 * GIB), "memory.current": str(1 * GIB)}, 2 * GIB),              # v2 limit counts
     ({"memory/memory.limit_in_bytes": str(5 * GIB), "memory/memory.usage_in_bytes": str(GIB)}, 4 * GIB),  # v1
     ({"memory/memory.limit_in_bytes": str(2**63 - 4096), "memory/memory.usage_in_bytes": "1"}, 8 * GIB),
-])  # fmt: skip
+])
 def test_free_ram_counts_the_cgroup_limit(tmp_path, cgroup, expected):
     proc, cg = _fake_machine(tmp_path, 8 * GIB // 1024, cgroup)
     assert free_ram(proc, cg) == expected

@@ -22,8 +22,12 @@ def test_they_trail_the_existing_parameters():
 
     names = list(inspect.signature(Studio.multiview).parameters)
     assert names[names.index("randomize_seed") + 1 :] == [
-        "scale_factor", "scale_watershed", "noise_scale", "progress", "request",
-    ]  # fmt: skip
+        "scale_factor",
+        "scale_watershed",
+        "noise_scale",
+        "progress",
+        "request",
+    ]
 
 
 def test_defaults_change_nothing_and_each_setting_reaches_the_model(studio, fast):

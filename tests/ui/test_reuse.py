@@ -28,8 +28,14 @@ def saved(image: Image.Image, path) -> str:
 
 def as_call(values: dict) -> dict:
     """Reused values -> the endpoint's settings keywords."""
-    names = {"negative_prompt": "negative_prompt", "seed": "seed", "randomize": "randomize_seed", "steps": "steps",
-             "guidance": "guidance", "size": "size"}  # fmt: skip
+    names = {
+        "negative_prompt": "negative_prompt",
+        "seed": "seed",
+        "randomize": "randomize_seed",
+        "steps": "steps",
+        "guidance": "guidance",
+        "size": "size",
+    }
     return {names[name]: value for name, value in values.items() if name in names}
 
 
@@ -39,12 +45,23 @@ def pixels(image) -> np.ndarray:
 
 def test_a_text_to_image_result_dropped_back_reproduces_it(studio, tmp_path):
     gallery, seed, _ = studio.text_to_image(
-        prompt="a red cube, “quoted”: yes", negative_prompt="blurry", size="64x48", steps=2, guidance=3.5,
+        prompt="a red cube, “quoted”: yes",
+        negative_prompt="blurry",
+        size="64x48",
+        steps=2,
+        guidance=3.5,
         randomize_seed=True,
-    )  # fmt: skip
+    )
     found = reuse(saved(gallery[0][0], tmp_path / "result.png"), "text-to-image", T2I_SIZES)
-    assert found.values == {"negative_prompt": "blurry", "seed": seed, "randomize": False, "steps": 2,
-                            "guidance": 3.5, "size": "64x48", "prompt": "a red cube, “quoted”: yes"}  # fmt: skip
+    assert found.values == {
+        "negative_prompt": "blurry",
+        "seed": seed,
+        "randomize": False,
+        "steps": 2,
+        "guidance": 3.5,
+        "size": "64x48",
+        "prompt": "a red cube, “quoted”: yes",
+    }
     again, same_seed, _ = studio.text_to_image(prompt=found.values["prompt"], **as_call(found.values))
     assert same_seed == seed and np.array_equal(pixels(gallery[0][0]), pixels(again[0][0]))
     assert not found.problems and "seed" in found.message("result.png")
@@ -66,8 +83,9 @@ def test_a_control_result_gives_back_its_condition_classes_and_caption(studio, e
 
 def test_identity_prompts_are_taken_apart(tmp_path):
     base = {"seed": 1, "steps": 2, "guidance": 4.0, "width": 64, "height": 64}
-    subject = ResultSettings(prompt="[[subject_driven]] <item: robot> [[img0]] on a beach [[img1]] in a lab",
-                             task="subject_driven", **base)  # fmt: skip
+    subject = ResultSettings(
+        prompt="[[subject_driven]] <item: robot> [[img0]] on a beach [[img1]] in a lab", task="subject_driven", **base
+    )
     save_png(Image.new("RGB", (8, 8)), tmp_path / "subject.png", subject)
     found = reuse(tmp_path / "subject.png", "identity", ["64x64"])
     assert found.values["option"] == "subject_driven" and found.values["subject"] == "robot"
@@ -75,8 +93,9 @@ def test_identity_prompts_are_taken_apart(tmp_path):
 
 
 def test_another_tabs_result_fills_only_the_shared_settings(tmp_path):
-    depth = ResultSettings(prompt="[[depth2image]] a room", task="image2depth", seed=9, steps=3, guidance=2.0,
-                           width=64, height=64)  # fmt: skip
+    depth = ResultSettings(
+        prompt="[[depth2image]] a room", task="image2depth", seed=9, steps=3, guidance=2.0, width=64, height=64
+    )
     save_png(Image.new("RGB", (8, 8)), tmp_path / "depth.png", depth)
     found = reuse(tmp_path / "depth.png", "text-to-image", T2I_SIZES)
     assert set(found.values) == {"negative_prompt", "seed", "randomize", "steps", "guidance", "size"}
@@ -88,12 +107,21 @@ def test_another_tabs_result_fills_only_the_shared_settings(tmp_path):
 
 def test_another_tools_settings_fill_what_was_read(tmp_path):
     info = PngInfo()
-    info.add_text("parameters", "a cat on a sofa\nNegative prompt: ugly\nSteps: 20, Sampler: Euler a, CFG scale: 7, "
-                                "Seed: 42, Size: 512x512, Model hash: abc, Model: sd15")  # fmt: skip
+    info.add_text(
+        "parameters",
+        "a cat on a sofa\nNegative prompt: ugly\nSteps: 20, Sampler: Euler a, CFG scale: 7, "
+        "Seed: 42, Size: 512x512, Model hash: abc, Model: sd15",
+    )
     Image.new("RGB", (8, 8)).save(tmp_path / "a1111.png", pnginfo=info)
     found = reuse(tmp_path / "a1111.png", "text-to-image", T2I_SIZES)
-    assert found.values == {"negative_prompt": "ugly", "seed": 42, "randomize": False, "steps": 20, "guidance": 7.0,
-                            "prompt": "a cat on a sofa"}  # fmt: skip
+    assert found.values == {
+        "negative_prompt": "ugly",
+        "seed": 42,
+        "randomize": False,
+        "steps": 20,
+        "guidance": 7.0,
+        "prompt": "a cat on a sofa",
+    }
     assert "512x512 is not one of this tab's sizes" in found.message("a1111.png")
 
 
@@ -103,8 +131,11 @@ def hostile(path, **texts: bytes) -> str:
     data = path.read_bytes()
     chunks = b""
     for key, raw in texts.items():
-        kind, body = (b"zTXt", key[:-2].encode() + b"\0\0" + zlib.compress(raw)) if key.endswith("_z") else (
-            b"tEXt", key.encode() + b"\0" + raw)  # fmt: skip
+        kind, body = (
+            (b"zTXt", key[:-2].encode() + b"\0\0" + zlib.compress(raw))
+            if key.endswith("_z")
+            else (b"tEXt", key.encode() + b"\0" + raw)
+        )
         chunks += len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
     path.write_bytes(data[:33] + chunks + data[33:])  # after the signature and IHDR
     return str(path)
@@ -129,8 +160,15 @@ def test_bad_files_change_nothing_and_say_why(tmp_path, texts, said):
 
 
 def test_control_characters_are_removed_and_reported(tmp_path):
-    settings = {"prompt": "[[text2image]] a cube\x1b[31m\x00 red", "seed": 4, "steps": 2, "guidance": 4.0,
-                "width": 64, "height": 64, "task": "text2image"}  # fmt: skip
+    settings = {
+        "prompt": "[[text2image]] a cube\x1b[31m\x00 red",
+        "seed": 4,
+        "steps": 2,
+        "guidance": 4.0,
+        "width": 64,
+        "height": 64,
+        "task": "text2image",
+    }
     path = hostile(tmp_path / "control.png", onediffusion=json.dumps(settings).encode())
     found = reuse(path, "text-to-image", T2I_SIZES)
     assert found.values["prompt"] == "a cube[31m red" and found.values["seed"] == 4

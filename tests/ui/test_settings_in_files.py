@@ -18,9 +18,16 @@ FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}
 
 def test_a_downloaded_image_carries_its_settings_and_reproduces_itself(client):
     gallery, seed, prompt = client.predict(
-        prompt="a red cube, “quoted”", negative_prompt="blurry", size="64x48", steps=2, guidance=3.0,
-        seed=0, randomize_seed=True, num_images=1, api_name="/text_to_image",
-    )  # fmt: skip
+        prompt="a red cube, “quoted”",
+        negative_prompt="blurry",
+        size="64x48",
+        steps=2,
+        guidance=3.0,
+        seed=0,
+        randomize_seed=True,
+        num_images=1,
+        api_name="/text_to_image",
+    )
     read = read_png(gallery[0]["image"])
     settings = read.settings
     assert settings is not None and not read.problems
@@ -29,10 +36,16 @@ def test_a_downloaded_image_carries_its_settings_and_reproduces_itself(client):
     assert read.parameters.startswith(f"{prompt}\nNegative prompt: blurry\nSteps: 2, Sampler: Euler, CFG scale: 3.0")
     caption = settings.prompt.removeprefix("[[text2image]] ")
     again, _, _ = client.predict(
-        prompt=caption, negative_prompt=settings.negative_prompt, size=f"{settings.width}x{settings.height}",
-        steps=settings.steps, guidance=settings.guidance, seed=settings.seed, randomize_seed=False,
-        num_images=1, api_name="/text_to_image",
-    )  # fmt: skip
+        prompt=caption,
+        negative_prompt=settings.negative_prompt,
+        size=f"{settings.width}x{settings.height}",
+        steps=settings.steps,
+        guidance=settings.guidance,
+        seed=settings.seed,
+        randomize_seed=False,
+        num_images=1,
+        api_name="/text_to_image",
+    )
     assert np.array_equal(np.asarray(Image.open(gallery[0]["image"])), np.asarray(Image.open(again[0]["image"])))
 
 
@@ -50,9 +63,14 @@ def test_the_multiview_zip_holds_the_settings(client, examples):
     photo = handle_file(str(examples / "scene_az000.png"))
     cameras = table([[0, 0, 1.7], [90, 0, 1.7]])
     _gallery, _gif, archive, _figure, seed, prompt = client.predict(
-        image=photo, caption="a scene", cameras=cameras, negative_prompt="", size="64x64", **FAST,
+        image=photo,
+        caption="a scene",
+        cameras=cameras,
+        negative_prompt="",
+        size="64x64",
+        **FAST,
         api_name="/multiview",
-    )  # fmt: skip
+    )
     with zipfile.ZipFile(archive) as zipped:
         run = json.loads(zipped.read("run.json"))
         generated = read_png(zipped.read("view_02.png")).settings

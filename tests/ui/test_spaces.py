@@ -23,8 +23,9 @@ def studio_as(tiny_pipe, **info) -> Studio:
     return studio
 
 
-@pytest.mark.parametrize(("env", "shown"), [({"SPACE_ID": "owner/onediffusion"}, True), ({}, False),
-                                            ({"SPACE_ID": ""}, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env", "shown"), [({"SPACE_ID": "owner/onediffusion"}, True), ({}, False), ({"SPACE_ID": ""}, False)]
+)
 def test_the_duplicate_button_only_on_a_space(env, shown):
     with gr.Blocks():
         button = spaces.duplicate_button(env)

@@ -181,8 +181,16 @@ def test_stop_reaches_the_model_in_a_forked_child(studio, monkeypatch):
     def work():
         try:
             request = SimpleNamespace(session_hash="alice")
-            studio.text_to_image(prompt="a cube", size="64x64", steps=200, guidance=1.0, seed=1,
-                                 randomize_seed=False, progress=count_step, request=request)  # fmt: skip
+            studio.text_to_image(
+                prompt="a cube",
+                size="64x64",
+                steps=200,
+                guidance=1.0,
+                seed=1,
+                randomize_seed=False,
+                progress=count_step,
+                request=request,
+            )
         except gr.Error as err:
             result["error"] = err.message
 

@@ -128,9 +128,16 @@ def run_task(host: ModelHost, spec: TaskSpec, run: RunInputs, options: RunOption
     options = options or host.options(run)
     result = host.generate(spec, options, run.progress, run.session)
     settings = ResultSettings(
-        prompt=result.prompt, seed=result.seed, steps=options.steps, guidance=options.guidance, width=result.width,
-        height=result.height, negative_prompt=options.negative_prompt, task=spec.task, model=host.info.name,
-    )  # fmt: skip
+        prompt=result.prompt,
+        seed=result.seed,
+        steps=options.steps,
+        guidance=options.guidance,
+        width=result.width,
+        height=result.height,
+        negative_prompt=options.negative_prompt,
+        task=spec.task,
+        model=host.info.name,
+    )
     result.images = [out.carrying(image, settings) for image in result.images]
     return result
 

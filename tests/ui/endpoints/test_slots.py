@@ -12,8 +12,12 @@ from ui.figures import ROLE_COLOURS
 
 
 def test_slots_generate_targets_beside_their_conditions(studio, photo, fast):
-    rows = [["image", "condition", 1, None, None, None], ["camera", "condition", None, 0, 20, 1.7],
-            ["image", "target", None, None, None, None], ["camera", "target", None, None, None, None]]  # fmt: skip
+    rows = [
+        ["image", "condition", 1, None, None, None],
+        ["camera", "condition", None, 0, 20, 1.7],
+        ["image", "target", None, None, None, None],
+        ["camera", "target", None, None, None, None],
+    ]
     gallery, cameras, figure, seed, prompt = studio.slots(
         prompt="[[multiview]] toys", slots=rows, images=[photo], size="64x64", **fast
     )
