@@ -145,7 +145,10 @@ def given_gallery(label: str, columns: int, height: int, elem_id: str | None = N
 def generated_gallery(label: str, elem_id: str, columns: int = 2, height: int = 420) -> gr.Gallery:
     """What the model generated (framed orange), each image downloadable."""
     options = {"columns": columns, "height": height, "elem_id": elem_id}
-    return gr.Gallery(label=label, format="png", elem_classes=["generated"], buttons=DOWNLOADS, **options)
+    # Not interactive even where an event reads it (the before-and-after slider does): nothing to upload here.
+    return gr.Gallery(
+        label=label, format="png", interactive=False, elem_classes=["generated"], buttons=DOWNLOADS, **options
+    )
 
 
 def run_buttons(label: str = "Generate") -> tuple[gr.Button, gr.Button]:

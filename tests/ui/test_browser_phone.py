@@ -91,6 +91,7 @@ def test_every_tab_fits_a_phone(browser, app_url, screenshots, mode):
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{name} scrolls sideways"
         in_view_across(page, panel.get_by_role("button", name=run, exact=True).first)
         in_view_across(page, panel.locator(result))
+        expect(panel.locator(result).get_by_text("Click to Upload")).to_have_count(0)  # a result, not an upload
         page.screenshot(path=str(screenshots / f"phone-{mode}-{tab_id}.png"), full_page=True)
     page.context.close()
 
