@@ -70,7 +70,7 @@ def test_a_checkpoint_of_another_transformer_is_refused(checkpoint, tmp_path, ca
     assert stop.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "hidden_size is 96" in lines[0] and "192" in lines[0]
-    assert not (tmp_path / "s2").exists()
+    assert not (tmp_path / "s2").exists() and not (tmp_path / "s2.partial").exists()
 
 
 def test_the_shipped_checkpoint_is_one_a_stage_can_start_from():

@@ -287,9 +287,6 @@ def from_state(args: argparse.Namespace, root: Path, partial: Path, log) -> tupl
 def from_checkpoint(args: argparse.Namespace, partial: Path, log) -> tuple[Parts, Callable]:
     """A published checkpoint's frozen parts, and what starts the trainer from its transformer and records it."""
     source = Path(args.init_from)
-    if problem := transformer_mismatch(source, TrainConfig().transformer):
-        print(problem, file=sys.stderr)
-        raise SystemExit(2)
     earlier = studio_record(source).get("config") or {}
     if "scenes" not in args.given:
         args.scenes = earlier.get("scenes", args.scenes)
@@ -308,8 +305,12 @@ def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
     """A fresh run, or with --init-from a new stage from a finished state's (or a published checkpoint's)
     weights and frozen parts."""
     out, root = Path(args.out), Path(args.state or f"{args.out}.state")
+    published = args.init_from and is_published(args.init_from)
+    if published and (problem := transformer_mismatch(Path(args.init_from), TrainConfig().transformer)):
+        print(problem, file=sys.stderr)  # before anything is written
+        raise SystemExit(2)
     partial, timings, begin = reset(Path(f"{out}.partial")), {}, None
-    if args.init_from and is_published(args.init_from):
+    if published:
         parts, begin = from_checkpoint(args, partial, log)
     elif args.init_from:
         parts, begin = from_state(args, root, partial, log)
