@@ -13,6 +13,9 @@ SIGTERM or SIGINT and when --max-minutes runs out (then the command exits with s
     python -m onediffusion.mini.training --out runs/stage1 --max-minutes 115
     python -m onediffusion.mini.training --resume runs/stage1.state --max-minutes 115   # if it exited with 75
     python -m onediffusion.mini.training --init-from runs/stage1.state --stage views --steps 4000 --out X
+
+--init-from also takes a published checkpoint folder (the shipped assets/onediffusion-mini, or a run's --out):
+its tokenizer, text encoder and VAE are the frozen parts and its transformer starts the stage.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +38,14 @@ from diffusers import FlowMatchEulerDiscreteScheduler
 from ...tiny import MODEL_INDEX, SCHEDULER_CONFIG
 from .components import build_text_encoder, build_tokenizer, pretrain_text_encoder, train_vae
 from .data import IMAGE_SIZE, SCENE_KINDS, VIEW_KINDS, build_store
+from .published import (
+    is_published,
+    load_published_parts,
+    previous_record,
+    start_from_published,
+    studio_record,
+    transformer_mismatch,
+)
 from .state import (
     Parts,
     StopRequest,
@@ -140,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--init-from",
         default=None,
         metavar="DIR",
-        help="start a new stage from a finished state's weights and frozen parts",
+        help="start a new stage from a finished state's weights and frozen parts, or from a published checkpoint's",
     )
     stages.add_argument("--stage", choices=sorted(STAGES), default=None, help=f"task weights of a preset: {STAGES}")
     stages.add_argument(
@@ -165,8 +177,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"--resume continues a run exactly as it was started, so {flags} cannot be given; "
             "a new stage with other settings starts with --init-from."
         )
-    if args.init_from and given & FROZEN_FLAGS:
-        flags = ", ".join("--" + f.replace("_", "-") for f in sorted(given & FROZEN_FLAGS))
+    frozen = given & (FROZEN_FLAGS - {"scenes"} if args.init_from and is_published(args.init_from) else FROZEN_FLAGS)
+    if args.init_from and frozen:
+        flags = ", ".join("--" + f.replace("_", "-") for f in sorted(frozen))
         parser.error(
             f"--init-from keeps the scenes, VAE and text encoder of the state it starts from: {flags} cannot be given."
         )
@@ -176,7 +189,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     weights = STAGES[args.stage] if args.stage else None
     if args.task_weights is not None:
         weights = {**(weights or {}), **args.task_weights}
-    args.weights = weights
+    args.weights, args.given = weights, given
     return args
 
 
@@ -251,24 +264,56 @@ def prepare_parts(args: argparse.Namespace, partial: Path, timings: dict, log) -
     return Parts(records, partial / "tokenizer", tokenizer, text_encoder, vae, store, data)
 
 
+def from_state(args: argparse.Namespace, root: Path, partial: Path, log) -> tuple[Parts, Callable]:
+    """A finished state's frozen parts, and what starts the trainer from its weights and records it."""
+    source = find_state(args.init_from)
+    previous = read_info(source)
+    earlier = previous["run"]["meta"]
+    if root.resolve() == source.parent.resolve():
+        raise SystemExit(f"--init-from {args.init_from} is this stage's own state root: give another --out.")
+    if not previous["finished"]:
+        raise SystemExit(f"{source} stopped at step {previous['step']} before its end: finish it with --resume first.")
+    args.scenes, args.vae_steps, args.text_steps = (earlier["config"][k] for k in ("scenes", "vae_steps", "text_steps"))
+
+    def begin(trainer: Trainer, meta: dict) -> None:
+        start_from(trainer, load_trainer_state(source))
+        record = {"command": earlier["command"], "config": earlier["config"], "trained_steps": previous["step"]}
+        meta["previous_stages"] = earlier.get("previous_stages", []) + [record]
+        log(f"new stage from {source} (step {previous['step']}), task weights {args.weights}")
+
+    return load_parts(source, partial / "tokenizer"), begin
+
+
+def from_checkpoint(args: argparse.Namespace, partial: Path, log) -> tuple[Parts, Callable]:
+    """A published checkpoint's frozen parts, and what starts the trainer from its transformer and records it."""
+    source = Path(args.init_from)
+    earlier = studio_record(source).get("config") or {}
+    if "scenes" not in args.given:
+        args.scenes = earlier.get("scenes", args.scenes)
+    args.vae_steps, args.text_steps = earlier.get("vae_steps"), earlier.get("text_steps")  # not trained here
+
+    def begin(trainer: Trainer, meta: dict) -> None:
+        start_from_published(trainer, source)
+        stages, record = previous_record(source)
+        meta["previous_stages"] = stages + [record]
+        log(f"new stage from the checkpoint {source}, task weights {args.weights}")
+
+    return load_published_parts(source, partial / "tokenizer", args.seed, args.scenes, log), begin
+
+
 def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
-    """A fresh run, or with --init-from a new stage from a finished state's weights and frozen parts."""
+    """A fresh run, or with --init-from a new stage from a finished state's (or a published checkpoint's)
+    weights and frozen parts."""
     out, root = Path(args.out), Path(args.state or f"{args.out}.state")
-    partial, timings, previous = reset(Path(f"{out}.partial")), {}, None
-    if args.init_from:
-        source = find_state(args.init_from)
-        previous = read_info(source)
-        earlier = previous["run"]["meta"]
-        if root.resolve() == source.parent.resolve():
-            raise SystemExit(f"--init-from {args.init_from} is this stage's own state root: give another --out.")
-        if not previous["finished"]:
-            raise SystemExit(
-                f"{source} stopped at step {previous['step']} before its end: finish it with --resume first."
-            )
-        args.scenes, args.vae_steps, args.text_steps = (
-            earlier["config"][k] for k in ("scenes", "vae_steps", "text_steps")
-        )
-        parts = load_parts(source, partial / "tokenizer")
+    published = args.init_from and is_published(args.init_from)
+    if published and (problem := transformer_mismatch(Path(args.init_from), TrainConfig().transformer)):
+        print(problem, file=sys.stderr)  # before anything is written
+        raise SystemExit(2)
+    partial, timings, begin = reset(Path(f"{out}.partial")), {}, None
+    if published:
+        parts, begin = from_checkpoint(args, partial, log)
+    elif args.init_from:
+        parts, begin = from_state(args, root, partial, log)
     else:
         parts = prepare_parts(args, partial, timings, log)
     config = TrainConfig(
@@ -281,11 +326,8 @@ def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
     )
     meta = studio_meta(args, config, argv)
     trainer = Trainer(config, parts.records, parts.store, parts.tokenizer, parts.text_encoder)
-    if previous is not None:
-        start_from(trainer, load_trainer_state(source))
-        record = {"command": earlier["command"], "config": earlier["config"], "trained_steps": previous["step"]}
-        meta["previous_stages"] = earlier.get("previous_stages", []) + [record]
-        log(f"new stage from {source} (step {previous['step']}), task weights {args.weights}")
+    if begin is not None:
+        begin(trainer, meta)
     meta["timings"] = timings
     return Run(trainer, parts, meta, out, root)
 
