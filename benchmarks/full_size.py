@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import socket
 import subprocess
@@ -25,6 +24,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from .measure import peak_rss_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 GIB = 2**30
@@ -38,10 +39,6 @@ def _rss(field: str = "VmRSS", pid: str = "self") -> int:
     raise KeyError(field)
 
 
-def _peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-
-
 def weights_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*.safetensors"))
 
@@ -51,7 +48,7 @@ def stage_write(out: Path, preset: str) -> dict:
 
     start = time.perf_counter()
     build_checkpoint(out, preset)
-    return {"write_s": time.perf_counter() - start, "peak_rss": _peak(), "weights_bytes": weights_bytes(out)}
+    return {"write_s": time.perf_counter() - start, "peak_rss": peak_rss_bytes(), "weights_bytes": weights_bytes(out)}
 
 
 def stage_load(out: Path, preset: str) -> dict:
@@ -65,7 +62,7 @@ def stage_load(out: Path, preset: str) -> dict:
     result = {"runtime_rss": _rss(), "weights_bytes": weights_bytes(out)}
     start = time.perf_counter()
     pipe = OneDiffusionPipeline.from_pretrained(out, torch_dtype=torch.bfloat16)
-    result |= {"load_s": time.perf_counter() - start, "peak_rss_load": _peak(), "rss_loaded": _rss()}
+    result |= {"load_s": time.perf_counter() - start, "peak_rss_load": peak_rss_bytes(), "rss_loaded": _rss()}
     result["dtypes"] = sorted(
         {str(p.dtype) for part in (pipe.transformer, pipe.vae, pipe.text_encoder) for p in part.parameters()}
     )
@@ -81,7 +78,7 @@ def stage_load(out: Path, preset: str) -> dict:
         generator=torch.Generator().manual_seed(0),
         output_type="np",
     ).images[0]
-    result |= {"step_request_s": time.perf_counter() - start, "peak_rss_step": _peak()}
+    result |= {"step_request_s": time.perf_counter() - start, "peak_rss_step": peak_rss_bytes()}
     result["image"] = {"shape": list(image.shape), "finite": bool((image == image).all()), "mean": float(image.mean())}
     return result
 

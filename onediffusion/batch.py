@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from .images import to_rgb
 from .metadata import ResultSettings, save_png
-from .prompts import DEFAULT_NEGATIVE_PROMPT, MAX_PROMPT_TOKENS, scaled_size
+from .prompts import MAX_PROMPT_TOKENS, fallback_negative_prompt, token_count
 from .slots import CameraSlot, ImageSlot
 from .tasks import TASKS, TaskSpec, build_task
 
@@ -232,10 +232,6 @@ class Run:
     batch_size: int = 1
     overwrite: bool = False
 
-    @property
-    def native_side(self) -> int:
-        return int(self.pipe.transformer.config.input_size[-1] * self.pipe.vae_scale_factor)
-
 
 def prepare(item: Item, run: Run) -> Job:
     """The item's task spec and full settings: its own values, else the command line's, else the model's."""
@@ -249,7 +245,7 @@ def prepare(item: Item, run: Run) -> Job:
     negative = _first(item.negative_prompt, run.negative_prompt)
     height, width = _size(spec, item.size or run.size, run)
     for what, text in (("prompt", spec.prompt), ("negative prompt", negative)):
-        count = _token_count(run.pipe, text)
+        count = token_count(run.pipe.tokenizer, text)
         if count > MAX_PROMPT_TOKENS:
             raise ValueError(f"the {what} is {count} tokens long; the model reads at most {MAX_PROMPT_TOKENS}.")
     settings = ResultSettings(
@@ -260,11 +256,6 @@ def prepare(item: Item, run: Run) -> Job:
 
 def _first(*values):
     return next(value for value in values if value is not None)
-
-
-def _token_count(pipe, text: str) -> int:
-    """The count the app warns on: the tokenizer's ids, special tokens included."""
-    return len(pipe.tokenizer(text, add_special_tokens=True).input_ids) if text else 0
 
 
 def _convert(task: str, raw: dict, run: Run) -> dict:
@@ -340,12 +331,7 @@ def _size(spec: TaskSpec, size: str | None, run: Run) -> tuple[int, int]:
     given image at the model's native side, or a native square."""
     from ui.inputs import parse_size
 
-    if size is not None and parse_size(size) is not None:
-        return parse_size(size)
-    first = next((s.image for s in spec.views if isinstance(s, ImageSlot) and not s.is_target), None)
-    if first is None:
-        return run.native_side, run.native_side
-    return scaled_size(first.height, first.width, run.native_side)
+    return spec.size(run.pipe.native_side, parse_size(size) if size is not None else None)
 
 
 def _output_names(item: Item, spec: TaskSpec) -> list[str]:
@@ -554,7 +540,7 @@ def load_run(args: argparse.Namespace, device: str) -> Run:
     if negative is None:  # as the app: the model's own, else the authors' when its tokenizer can take it
         negative = defaults.negative_prompt
     if negative is None:
-        negative = DEFAULT_NEGATIVE_PROMPT if _token_count(pipe, DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
+        negative = fallback_negative_prompt(pipe.tokenizer)
     return Run(
         pipe,
         info.name,

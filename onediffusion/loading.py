@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import traceback
 from pathlib import Path
 
@@ -18,6 +19,16 @@ from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
 SUBFOLDERS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 PUBLISHED_MODEL = "lehduong/OneDiffusion"
+
+
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` asks that the hub never be reached."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def is_hub_id(name: str) -> bool:
+    """'owner/name' that is not an existing path (a leading '/', '.' or '~' always means a path)."""
+    return re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", name) is not None and not Path(name).expanduser().exists()
 
 
 class ModelLoadError(RuntimeError):

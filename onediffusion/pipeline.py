@@ -27,7 +27,7 @@ from .cameras import Camera, cameras_from_ray_maps, latent_to_rays, rays_for_cam
 from .images import image_to_tensor, numpy_to_pil, tensor_to_numpy
 from .loading import load_components, read_studio, resolve_folder
 from .model import NextDiT
-from .prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, scaled_size
+from .prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, scaled_size, truncated
 from .reference import ReferenceAPIMixin
 from .slots import CameraSlot, ImageSlot, Slot, check_slots
 
@@ -107,10 +107,9 @@ def schedule_timesteps(scheduler, num_inference_steps: int, target_tokens: float
 
 def warn_if_truncated(tokenizer, text: str, max_length: int) -> None:
     """Say (log and ``UserWarning``) which words of ``text`` fall beyond ``max_length`` tokens."""
-    ids = tokenizer(text, add_special_tokens=True).input_ids
-    if len(ids) > max_length:
-        cut = tokenizer.decode(ids[max_length - 1 : -1], skip_special_tokens=True)
-        message = f"The prompt is {len(ids)} tokens long; only {max_length} are read, so this was cut: {cut!r}"
+    if (found := truncated(tokenizer, text, max_length)) is not None:
+        count, cut = found
+        message = f"The prompt is {count} tokens long; only {max_length} are read, so this was cut: {cut!r}"
         logger.warning(message)
         warnings.warn(message, UserWarning, stacklevel=4)
 
@@ -224,6 +223,11 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         self._interrupt = False
         self.auto_vae_tiling = True
         self.studio: dict = {}
+
+    @property
+    def native_side(self) -> int:
+        """The side, in pixels, of the square images the transformer was configured for."""
+        return int(self.transformer.config.input_size[-1] * self.vae_scale_factor)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str, torch_dtype: torch.dtype | None = None, **kwargs):

@@ -70,6 +70,25 @@ def scaled_size(height: int, width: int, side: int) -> tuple[int, int]:
     return max(16, round(h * scale / 16) * 16), max(16, round(w * scale / 16) * 16)
 
 
+def token_count(tokenizer, text: str) -> int:
+    """How many tokens the model is given for ``text``: the tokenizer's ids, special tokens included."""
+    return len(tokenizer(text, add_special_tokens=True).input_ids) if text else 0
+
+
+def truncated(tokenizer, text: str, max_length: int = MAX_PROMPT_TOKENS) -> tuple[int, str] | None:
+    """(token count, the words beyond ``max_length`` tokens) when ``text`` is too long for the model; else None."""
+    ids = tokenizer(text, add_special_tokens=True).input_ids if text else []
+    if len(ids) <= max_length:
+        return None
+    return len(ids), tokenizer.decode(ids[max_length - 1 : -1], skip_special_tokens=True)
+
+
+def fallback_negative_prompt(tokenizer) -> str:
+    """The authors' negative prompt, unless this tokenizer reads it as more than the model takes (tiny
+    demo tokenizers do): then none, rather than a warning on every run."""
+    return DEFAULT_NEGATIVE_PROMPT if token_count(tokenizer, DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
+
+
 @dataclass(frozen=True)
 class Label:
     """A class named in a semantic-map or box prompt, drawn in one palette colour."""

@@ -15,19 +15,17 @@ TINY_TRANSFORMER = {
     "num_heads": 4, "num_kv_heads": 2, "multiple_of": 32, "caption_channels": 32, "qk_norm": True,
     "model_max_length": 120, "rotary_max_length": 64,
 }  # fmt: skip
-TINY_VAE = {
-    "in_channels": 3, "out_channels": 3, "latent_channels": 16, "block_out_channels": (16, 16, 32, 32),
-    "down_block_types": ("DownEncoderBlock2D",) * 4, "up_block_types": ("UpDecoderBlock2D",) * 4,
-    "layers_per_block": 1, "norm_num_groups": 8, "sample_size": 64, "scaling_factor": 1.5305,
-    "shift_factor": 0.0609, "use_quant_conv": False, "use_post_quant_conv": False,
-}  # fmt: skip
-TINY_T5 = {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_heads": 4, "feed_forward_proj": "gated-gelu"}
-
 _ENC, _DEC = ("DownEncoderBlock2D",) * 4, ("UpDecoderBlock2D",) * 4
 _VAE_COMMON = {
     "in_channels": 3, "out_channels": 3, "latent_channels": 16, "down_block_types": _ENC, "up_block_types": _DEC,
     "scaling_factor": 1.5305, "shift_factor": 0.0609, "use_quant_conv": False, "use_post_quant_conv": False,
 }  # fmt: skip
+
+
+TINY_VAE = {
+    **_VAE_COMMON, "block_out_channels": (16, 16, 32, 32), "layers_per_block": 1, "norm_num_groups": 8, "sample_size": 64,
+}  # fmt: skip
+TINY_T5 = {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_heads": 4, "feed_forward_proj": "gated-gelu"}
 
 
 @dataclass(frozen=True)

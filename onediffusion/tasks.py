@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from .cameras import Camera
 from .conditions import inpainting_canvas
 from .images import ImageInput
-from .prompts import DEFAULT_GUIDANCE, EDITING_GUIDANCE, Label, identity_prompt, subject_prompt, task_prompt
+from .prompts import (
+    DEFAULT_GUIDANCE,
+    EDITING_GUIDANCE,
+    Label,
+    identity_prompt,
+    scaled_size,
+    subject_prompt,
+    task_prompt,
+)
 from .slots import CameraSlot, ImageSlot, Slot, multiview_slots
 
 # Conditions the model maps to and from images. The same token serves both directions.
@@ -43,6 +51,16 @@ class TaskSpec:
 
     def kwargs(self) -> dict:
         return {"prompt": self.prompt, "views": self.views, "guidance_scale": self.guidance_scale}
+
+    def size(self, native_side: int, size: tuple[int, int] | None = None) -> tuple[int, int]:
+        """(height, width): ``size`` when given, else the aspect-ratio entry nearest the first given image
+        at ``native_side``, or a native square when no image is given."""
+        if size is not None:
+            return size
+        first = next((s.image for s in self.views if isinstance(s, ImageSlot) and not s.is_target), None)
+        if first is None:
+            return native_side, native_side
+        return scaled_size(first.height, first.width, native_side)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 import numpy as np
 
+FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}  # quick runs with a fixed seed
 NO_LABELS = {"headers": ["class", "colour"], "data": [["", ""]]}
 
 
@@ -43,3 +45,10 @@ def camera_traces(figure) -> list[tuple[str, str, str]]:
     frustums = [t for t in data if t.get("mode") == "lines" and t.get("legendgroup")]
     labels = next((t["text"] for t in data if t.get("name") == "labels"), [])
     return [(t["legendgroup"], t["line"]["color"], label) for t, label in zip(frustums, labels)]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

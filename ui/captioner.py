@@ -24,7 +24,6 @@ processor built on the spot: the offline app and the tests load it as ``--captio
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import unicodedata
@@ -35,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+
+from onediffusion.loading import hub_offline, is_hub_id
 
 logger = logging.getLogger("onediffusion.studio")
 
@@ -174,14 +175,6 @@ CAPTIONER_BYTES = captioner_bytes(DEFAULT_CAPTIONER, torch.bfloat16)
 # ---- loading -----------------------------------------------------------------------------------------------
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-
-
-def _is_hub_id(name: str) -> bool:
-    return re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", name) is not None and not Path(name).expanduser().exists()
-
-
 def _in_cache(repo_id: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
@@ -197,8 +190,8 @@ def _fix(name: str, why: str) -> str:
 
 def unavailable_reason(name: str) -> str | None:
     """Why ``name`` cannot be loaded, when that is known without loading it (no network is used)."""
-    if _is_hub_id(name):
-        if _offline() and not _in_cache(name):
+    if is_hub_id(name):
+        if hub_offline() and not _in_cache(name):
             return _fix(
                 name, f"not downloaded and the machine is offline (download it once with `hf download {name}`)."
             )
@@ -214,17 +207,17 @@ def unavailable_reason(name: str) -> str | None:
 def _cache_only(name: str) -> bool:
     """Whether to read only the local cache: offline mode, or a hub that does not answer (this fails in
     seconds where a download would retry for minutes)."""
-    if _offline():
+    if hub_offline():
         return True
     from ui.loader import hub_reachable  # the app's own probe: one short TCP connection
 
-    return _is_hub_id(name) and not hub_reachable()
+    return is_hub_id(name) and not hub_reachable()
 
 
 def _load_reason(name: str, err: Exception, cache_only: bool) -> str:
     if isinstance(err, torch.cuda.OutOfMemoryError):
         return _fix(name, "there is not enough GPU memory left beside the OneDiffusion model.")
-    if isinstance(err, OSError) and cache_only and _is_hub_id(name):
+    if isinstance(err, OSError) and cache_only and is_hub_id(name):
         return _fix(name, "not downloaded and the machine is offline.")
     if isinstance(err, (ValueError, KeyError)):
         return _fix(name, "it is not a vision-language model that transformers loads natively (no remote code is run).")

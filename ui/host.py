@@ -20,9 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from onediffusion import DEFAULT_NEGATIVE_PROMPT, ImageSlot
 from onediffusion.cameras import Camera
-from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, scaled_size
+from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, fallback_negative_prompt, truncated
 from onediffusion.tasks import TaskSpec
 
 from . import inputs
@@ -106,8 +105,9 @@ class ModelHost:
 
     @classmethod
     def for_pipeline(cls, pipe, name: str = "test model", description: str = "a model for tests."):
-        side = int(pipe.transformer.config.input_size[-1] * pipe.vae_scale_factor)
-        info = ModelInfo(name, name, description, side, str(pipe.device), str(pipe.dtype).removeprefix("torch."))
+        info = ModelInfo(
+            name, name, description, pipe.native_side, str(pipe.device), str(pipe.dtype).removeprefix("torch.")
+        )
         pipe.set_progress_bar_config(disable=True)
         return cls(Settings(model=name), pipe, info)
 
@@ -157,10 +157,7 @@ class ModelHost:
         rather than a warning on every run."""
         if self.defaults.negative_prompt is not None:
             return self.defaults.negative_prompt
-        return DEFAULT_NEGATIVE_PROMPT if self._token_count(DEFAULT_NEGATIVE_PROMPT) <= MAX_PROMPT_TOKENS else ""
-
-    def _token_count(self, text: str) -> int:
-        return len(self.pipe.tokenizer(text, add_special_tokens=True).input_ids)
+        return fallback_negative_prompt(self.pipe.tokenizer)
 
     # Options and sizes -------------------------------------------------------------------------
 
@@ -186,12 +183,7 @@ class ModelHost:
 
     def size_for(self, spec: TaskSpec, size: tuple[int, int] | None) -> tuple[int, int]:
         """Explicit size, else the aspect-ratio entry nearest the first given image at the native side."""
-        if size is not None:
-            return size
-        first = next((s.image for s in spec.views if isinstance(s, ImageSlot) and not s.is_target), None)
-        if first is None:
-            return self.native_side, self.native_side
-        return scaled_size(first.height, first.width, self.native_side)
+        return spec.size(self.native_side, size)
 
     # Model turns -------------------------------------------------------------------------------
 
@@ -237,11 +229,10 @@ class ModelHost:
 
     def _warn_long_prompt(self, prompt: str, negative_prompt: str) -> None:
         for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
-            ids = self.pipe.tokenizer(text, add_special_tokens=True).input_ids if text else []
-            if len(ids) > MAX_PROMPT_TOKENS:
-                cut = self.pipe.tokenizer.decode(ids[MAX_PROMPT_TOKENS - 1 : -1], skip_special_tokens=True)
+            if (found := truncated(self.pipe.tokenizer, text)) is not None:
+                count, cut = found
                 gr.Warning(
-                    f"The {name} is {len(ids)} tokens long; the model reads only the first {MAX_PROMPT_TOKENS}, "
+                    f"The {name} is {count} tokens long; the model reads only the first {MAX_PROMPT_TOKENS}, "
                     f"so this end is ignored: “{cut[:200]}”"
                 )
 

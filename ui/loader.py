@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from urllib.parse import urlparse
 import torch
 
 from onediffusion import ModelLoadError, OneDiffusionPipeline
-from onediffusion.loading import PUBLISHED_MODEL, read_studio
+from onediffusion.loading import PUBLISHED_MODEL, hub_offline, is_hub_id, read_studio
 from onediffusion.mini import MINI_MODEL
 
 from .captioner import DEFAULT_CAPTIONER
@@ -46,10 +45,6 @@ class Settings:
     def explicit(self) -> bool:
         """Whether the user named the model or the device: then a slow CPU run is honoured (see ``ui.fit``)."""
         return self.device is not None or self.model != PUBLISHED_MODEL
-
-    def captioner_name(self) -> str | None:
-        """The captioner loaded beside the model (its memory counts too); None when switched off."""
-        return None if (self.captioner or "none").lower() == "none" else self.captioner
 
     def resolved_device(self) -> str:
         if self.device:
@@ -124,17 +119,12 @@ def hub_reachable(timeout: float = HUB_PROBE_SECONDS) -> bool:
         return False
 
 
-def _is_hub_id(name: str) -> bool:
-    """'owner/name' that is not an existing path (a leading '/', '.' or '~' always means a path)."""
-    return re.fullmatch(r"[\w-][\w.-]*/[\w.-]+", name) is not None and not Path(name).exists()
-
-
 def _hub_access(name: str) -> tuple[dict, str | None]:
     """Download options for ``name`` and, when the hub cannot be used, why: offline mode reads only the
     local cache; a probe that fails in seconds avoids minutes of download retries."""
-    if not _is_hub_id(name):
+    if not is_hub_id(name):
         return {}, None
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+    if hub_offline():
         return {"local_files_only": True}, "offline mode is on (HF_HUB_OFFLINE)"
     if not hub_reachable():
         return {"local_files_only": True}, "the Hugging Face hub cannot be reached from this machine"
@@ -178,7 +168,7 @@ def _describe(name: str) -> str:
         return PUBLISHED_NOTE
     if Path(name).expanduser().resolve() in (MINI_MODEL.resolve(), (CACHE / "tiny-random").resolve()):
         return demo_checkpoint()[1]  # the demo model asked for by name: say what it is worth
-    return "a model loaded from " + ("the Hugging Face hub." if _is_hub_id(name) else "a local folder.")
+    return "a model loaded from " + ("the Hugging Face hub." if is_hub_id(name) else "a local folder.")
 
 
 def _place(pipe: OneDiffusionPipeline, device: str, offload: bool) -> OneDiffusionPipeline:
@@ -190,17 +180,13 @@ def _place(pipe: OneDiffusionPipeline, device: str, offload: bool) -> OneDiffusi
     return pipe
 
 
-def _native_side(pipe: OneDiffusionPipeline) -> int:
-    return int(pipe.transformer.config.input_size[-1] * pipe.vae_scale_factor)
-
-
 def model_need(settings: Settings, dtype: torch.dtype, offline: str | None) -> Need | None:
     """What the requested model needs in ``dtype`` (see ``ui.fit``), with the captioner; None when unknown
     (a hub model while offline, a missing folder): then loading decides, and the demo fallback applies."""
     from .captioner import captioner_bytes
 
-    captioner = captioner_bytes(settings.captioner_name(), dtype)
-    if not _is_hub_id(settings.model):
+    captioner = captioner_bytes(settings.captioner, dtype)  # 0 when switched off
+    if not is_hub_id(settings.model):
         folder = Path(settings.model).expanduser()
         return folder_need(folder, dtype, captioner) if folder.is_dir() else None
     if offline:
@@ -210,7 +196,7 @@ def model_need(settings: Settings, dtype: torch.dtype, offline: str | None) -> N
 
 
 def _load_requested(settings: Settings, dtype: torch.dtype, hub_kwargs: dict) -> OneDiffusionPipeline:
-    if not _is_hub_id(settings.model) and not Path(settings.model).expanduser().exists():
+    if not is_hub_id(settings.model) and not Path(settings.model).expanduser().exists():
         raise ModelLoadError(f"there is no folder {settings.model} (and it is not a hub id like 'owner/name').")
     return OneDiffusionPipeline.from_pretrained(settings.model, torch_dtype=dtype, **hub_kwargs)
 
@@ -242,7 +228,7 @@ def load_pipeline(settings: Settings) -> tuple[OneDiffusionPipeline, ModelInfo]:
         settings.model,
         name,
         description,
-        _native_side(pipe),
+        pipe.native_side,
         device,
         str(dtype).removeprefix("torch."),
         reason,

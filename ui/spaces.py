@@ -19,8 +19,6 @@ from onediffusion.loading import PUBLISHED_MODEL
 
 from .loader import ModelInfo
 
-DUPLICATE_NOTE = "Running on a shared Space: duplicate it for your own GPU and no queue."
-
 
 def on_space(env: Mapping[str, str] | None = None) -> bool:
     return bool((os.environ if env is None else env).get("SPACE_ID"))

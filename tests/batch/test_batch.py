@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from PIL import Image
 
 from onediffusion.batch import MANIFEST, build_parser, groups, load_run, main, prepare, read_items
 from onediffusion.metadata import read_png
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--steps", "2", "--guidance", "2.0"]
@@ -217,12 +217,6 @@ def test_only_items_of_one_shape_without_condition_images_share_a_call(tiny_mode
     assert [[job.item.index for job in group] for group in groups(jobs, 1)] == [[0], [3], [1], [2], [4], [5]]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_accelerate_processes_match_one(tiny_model_dir, tmp_path):
     photos = tmp_path / "photos"
@@ -269,7 +263,7 @@ def test_two_accelerate_processes_match_one(tiny_model_dir, tmp_path):
         "--num_cpu_threads_per_process",
         "1",
         "--main_process_port",
-        str(_free_port()),
+        str(free_port()),
     ]
     one, two = tmp_path / "one", tmp_path / "two"
     threads = torch.get_num_threads()

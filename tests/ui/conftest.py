@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -49,12 +50,6 @@ def photo() -> Image.Image:
     return Image.open(EXAMPLES / "scene_az000.png").convert("RGB").resize((96, 64))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
@@ -73,11 +68,24 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextlib.contextmanager
+def desktop_page(browser, url: str, timeout_ms: int):
+    """A 1400 x 1000 page on ``url``, loaded until the network is idle; closed with its context."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto(url, wait_until="networkidle")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@contextlib.contextmanager
 def launched_app(*args: str, log_name: str = "app.log"):
     """``python app.py ARGS --port <free>`` offline, exactly as a user starts it; yields its URL."""
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / log_name
-    port = _free_port()
+    port = free_port()
     threads = os.environ.get("OMP_NUM_THREADS", "2")
     env = {
         **os.environ,

@@ -12,10 +12,9 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from tests.helpers import NO_LABELS, camera_traces, table
+from tests.helpers import FAST, NO_LABELS, camera_traces, table
 from ui.figures import ROLE_COLOURS
 
-FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}
 RUN = {**FAST, "negative_prompt": ""}  # the client would send the widget's default: the model's negative prompt
 BLUE, ORANGE, GREEN = ROLE_COLOURS["condition"], ROLE_COLOURS["generated"], ROLE_COLOURS["estimated"]
 

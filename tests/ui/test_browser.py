@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.ui.conftest import desktop_page
+
 pytestmark = pytest.mark.browser
 WAIT_MS = 60_000  # a generation at 2 steps and 64 px takes about a second; page work is the rest
 expect.set_options(timeout=WAIT_MS)
@@ -15,12 +17,8 @@ expect.set_options(timeout=WAIT_MS)
 
 @pytest.fixture(scope="module")
 def page(browser, app_url) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(app_url, wait_until="networkidle")
-    yield page
-    context.close()
+    with desktop_page(browser, app_url, WAIT_MS) as page:
+        yield page
 
 
 def open_tab(page: Page, name: str, tab_id: str) -> Locator:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.ui.conftest import EXAMPLES, launched_app
+from tests.ui.conftest import EXAMPLES, desktop_page, launched_app
 from ui.captioner import build_tiny_captioner
 from ui.tabs.captions import LABEL
 
@@ -19,12 +19,8 @@ expect.set_options(timeout=WAIT_MS)
 def page(browser, tiny_model_dir, tmp_path_factory) -> Page:
     captioner = build_tiny_captioner(tmp_path_factory.mktemp("tiny-captioner"))
     with launched_app("--model", str(tiny_model_dir), "--captioner", str(captioner), log_name="app-page.log") as url:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        page.goto(url, wait_until="networkidle")
-        yield page
-        context.close()
+        with desktop_page(browser, url, WAIT_MS) as page:
+            yield page
 
 
 def test_describe_this_photo_fills_the_caption_box(page):

@@ -6,7 +6,6 @@ SmolVLM-class captioner built here, and driven by gradio_client."""
 from __future__ import annotations
 
 import dataclasses
-import socket
 
 import gradio as gr
 import pytest
@@ -14,6 +13,7 @@ import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from tests.helpers import free_port
 from ui.captioner import DEFAULT_CAPTIONER, Captioner, build_tiny_captioner
 from ui.cli import build_parser, check
 from ui.layout import build_demo, launch_options
@@ -43,16 +43,10 @@ def captioning(tiny_pipe, tiny_captioner_dir) -> Studio:
     return studio
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(captioning):
     demo = build_demo(captioning)
-    port = _free_port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, **launch_options())
     yield demo, Client(f"http://127.0.0.1:{port}/", verbose=False)
     demo.close()

@@ -11,9 +11,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 from onediffusion.metadata import read_png
-from tests.helpers import NO_LABELS, table
-
-FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}
+from tests.helpers import FAST, NO_LABELS, table
 
 
 def test_a_downloaded_image_carries_its_settings_and_reproduces_itself(client):
