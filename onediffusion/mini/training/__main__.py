@@ -276,7 +276,8 @@ def from_state(args: argparse.Namespace, root: Path, partial: Path, log) -> tupl
     args.scenes, args.vae_steps, args.text_steps = (earlier["config"][k] for k in ("scenes", "vae_steps", "text_steps"))
 
     def begin(trainer: Trainer, meta: dict) -> None:
-        start_from(trainer, load_trainer_state(source))
+        state = load_trainer_state(source)
+        start_from(trainer, state["model"], state["ema"])
         record = {"command": earlier["command"], "config": earlier["config"], "trained_steps": previous["step"]}
         meta["previous_stages"] = earlier.get("previous_stages", []) + [record]
         log(f"new stage from {source} (step {previous['step']}), task weights {args.weights}")
