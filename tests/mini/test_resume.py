@@ -22,19 +22,12 @@ from onediffusion.mini.training.state import (
     load_parts,
     load_trainer_state,
     read_info,
-    render_records,
     restore,
     save_state,
 )
 from onediffusion.mini.training.tasks import STAGES, TRAIN_TASKS
 from onediffusion.mini.training.trainer import Trainer
 from tests.mini.test_training import _tiny_trainer, tiny_config, tiny_parts
-
-
-@pytest.fixture(scope="module")
-def records():
-    return render_records(0, 6)
-
 
 TINY_RUN = ["--scenes", "6", "--vae-steps", "2", "--text-steps", "2", "--steps", "1000", "--micro-batch", "2"]
 

@@ -18,11 +18,6 @@ from onediffusion.mini.training.trainer import TrainConfig, Trainer
 from onediffusion.mini.world import render, sample_cameras, sample_scene
 
 
-@pytest.fixture(scope="module")
-def records():
-    return [make_record(seed) for seed in range(6)]
-
-
 def test_records_are_deterministic_and_complete(records):
     again = make_record(3)
     for kind in VIEW_KINDS + SCENE_KINDS:

@@ -90,13 +90,18 @@ def vae_pool(records, count: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def save(out: Path, trainer: Trainer, vae, text_encoder, meta: dict) -> None:
-    """The published layout: transformer/, vae/, text_encoder/ (float16), tokenizer/, scheduler/."""
-    trainer.ema.save_pretrained(out / "transformer")
+def save_fixed(out: Path, vae, text_encoder) -> None:
+    """The published layout's parts training does not change: vae/, text_encoder/ (float16), scheduler/,
+    model_index.json (tokenizer/ is written there when it is made or copied)."""
     vae.save_pretrained(out / "vae")
     copy.deepcopy(text_encoder).to(torch.float16).save_pretrained(out / "text_encoder")  # the live one stays fp32
     FlowMatchEulerDiscreteScheduler(**SCHEDULER_CONFIG).save_pretrained(out / "scheduler")
     (out / "model_index.json").write_text(json.dumps(MODEL_INDEX, indent=1))
+
+
+def save_trained(out: Path, trainer: Trainer, meta: dict) -> None:
+    """The parts each checkpoint changes: transformer/ (the EMA) and studio.json."""
+    trainer.ema.save_pretrained(out / "transformer")
     (out / "studio.json").write_text(json.dumps({**meta, "trained_steps": trainer.step}, indent=1))
 
 
@@ -165,10 +170,10 @@ def given_flags(argv: list[str]) -> set[str]:
     return {a[2:].split("=")[0].replace("-", "_") for a in argv if a.startswith("--")}
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
-    given = given_flags(argv if argv is not None else sys.argv[1:])
+    given = given_flags(argv)
     if args.resume and args.init_from:
         parser.error("--resume continues a run and --init-from starts a new stage: give one of them.")
     if args.resume and given - RESUME_FLAGS:
@@ -193,11 +198,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def command_line(argv: list[str] | None) -> str:
-    return "python -m onediffusion.mini.training " + " ".join(argv if argv is not None else sys.argv[1:])
+def command_line(argv: list[str]) -> str:
+    return "python -m onediffusion.mini.training " + " ".join(argv)
 
 
-def studio_meta(args: argparse.Namespace, config: TrainConfig, argv: list[str] | None) -> dict:
+def studio_meta(args: argparse.Namespace, config: TrainConfig, argv: list[str]) -> dict:
     """``studio.json``: the app's defaults for Mini, and the command and settings that made it."""
     return {
         "name": "OneDiffusion-Mini",
@@ -222,6 +227,7 @@ class Run:
     meta: dict  # studio.json's record of the run; ``meta["timings"]`` is filled in as it goes
     out: Path
     root: Path  # the state root
+    fixed_written: bool = False  # the checkpoint's unchanging parts are written by its first save only
 
     @property
     def partial(self) -> Path:
@@ -231,7 +237,19 @@ class Run:
         return save_state(self.root, trainer, self.parts, {"out": str(self.out), "meta": self.meta})
 
     def checkpoint(self, trainer: Trainer) -> None:
-        save(self.partial, trainer, self.parts.vae, self.parts.text_encoder, self.meta)
+        if not self.fixed_written:
+            save_fixed(self.partial, self.parts.vae, self.parts.text_encoder)
+            self.fixed_written = True
+        save_trained(self.partial, trainer, self.meta)
+
+    def before_end(self, write: Callable[[Trainer], object]) -> Callable[[Trainer], None]:
+        """``write`` at the training's intervals but not at its end, which ``train`` writes once, with the timings."""
+
+        def interval(trainer: Trainer) -> None:
+            if trainer.step < trainer.config.end:
+                write(trainer)
+
+        return interval
 
 
 def reset(folder: Path) -> Path:
@@ -276,7 +294,8 @@ def from_state(args: argparse.Namespace, root: Path, partial: Path, log) -> tupl
     args.scenes, args.vae_steps, args.text_steps = (earlier["config"][k] for k in ("scenes", "vae_steps", "text_steps"))
 
     def begin(trainer: Trainer, meta: dict) -> None:
-        start_from(trainer, load_trainer_state(source))
+        state = load_trainer_state(source)
+        start_from(trainer, state["model"], state["ema"])
         record = {"command": earlier["command"], "config": earlier["config"], "trained_steps": previous["step"]}
         meta["previous_stages"] = earlier.get("previous_stages", []) + [record]
         log(f"new stage from {source} (step {previous['step']}), task weights {args.weights}")
@@ -301,7 +320,7 @@ def from_checkpoint(args: argparse.Namespace, partial: Path, log) -> tuple[Parts
     return load_published_parts(source, partial / "tokenizer", args.seed, args.scenes, log), begin
 
 
-def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
+def start_run(args: argparse.Namespace, argv: list[str], log) -> Run:
     """A fresh run, or with --init-from a new stage from a finished state's (or a published checkpoint's)
     weights and frozen parts."""
     out, root = Path(args.out), Path(args.state or f"{args.out}.state")
@@ -332,11 +351,11 @@ def start_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
     return Run(trainer, parts, meta, out, root)
 
 
-def resume_run(args: argparse.Namespace, argv: list[str] | None, log) -> Run:
+def resume_run(args: argparse.Namespace, argv: list[str], log) -> Run:
     """The run whose state is in --resume, exactly where it stopped (a later --stop-at may extend it)."""
     folder = find_state(args.resume)
     info = read_info(folder)
-    out = Path(args.out if "out" in given_flags(argv if argv is not None else sys.argv[1:]) else info["run"]["out"])
+    out = Path(args.out if "out" in args.given else info["run"]["out"])
     parts = load_parts(folder, reset(Path(f"{out}.partial")) / "tokenizer")
     config = TrainConfig.from_dict(info["config"])
     meta = info["run"]["meta"]
@@ -359,7 +378,11 @@ def train(run: Run, args: argparse.Namespace, t0: float, log) -> int:
             f"transformer from step {trainer.step} to {trainer.config.end} of {trainer.config.steps}; state in {run.root}"
         )
         reason = trainer.run(
-            log=log, checkpoint=run.checkpoint, save=run.save_state, save_every=args.save_every, stop=stop
+            log=log,
+            checkpoint=run.before_end(run.checkpoint),
+            save=run.before_end(run.save_state),
+            save_every=args.save_every,
+            stop=stop,
         )
     timings["transformer_s"] = timings.get("transformer_s", 0) + round(time.time() - t)
     timings["total_s"] = timings.get("total_s", 0) + round(time.time() - t0)
@@ -379,6 +402,7 @@ def train(run: Run, args: argparse.Namespace, t0: float, log) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     log = lambda msg: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)  # noqa: E731
     t0 = time.time()

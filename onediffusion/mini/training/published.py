@@ -7,16 +7,13 @@ published EMA, starts both the trained weights and their EMA."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL
 from safetensors.torch import load_file
-from transformers import T5EncoderModel, T5Tokenizer
 
 from .data import build_store
-from .state import Parts, records_digest, render_records
+from .state import Parts, frozen_parts, load_vae, records_digest, render_records, start_from
 from .trainer import Trainer
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"
@@ -52,28 +49,18 @@ def load_published_parts(folder: Path, tokenizer_dir: Path, seed: int, scenes: i
     """The checkpoint's tokenizer, text encoder (float32, as training keeps it) and VAE, with the scenes of
     ``seed`` and ``scenes`` rendered and encoded by that VAE."""
     records = render_records(seed, scenes)
-    shutil.rmtree(tokenizer_dir, ignore_errors=True)
-    shutil.copytree(folder / "tokenizer", tokenizer_dir)
-    vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32).eval()
+    vae = load_vae(folder)
     with torch.no_grad():
         store = build_store(vae, records)
     log(f"rendered {len(records)} scenes and encoded them with the VAE of {folder}")
-    return Parts(
-        records=records,
-        tokenizer_dir=tokenizer_dir,
-        tokenizer=T5Tokenizer.from_pretrained(tokenizer_dir),
-        text_encoder=T5EncoderModel.from_pretrained(folder / "text_encoder", dtype=torch.float32).eval(),
-        vae=vae,
-        store=store,
-        data={"seed": seed, "scenes": scenes, "digest": records_digest(records)},
-    )
+    data = {"seed": seed, "scenes": scenes, "digest": records_digest(records)}
+    return frozen_parts(folder, tokenizer_dir, records, vae, store, data)
 
 
 def start_from_published(trainer: Trainer, folder: Path) -> None:
     """Transformer and EMA from the checkpoint's transformer; optimiser, step and data fresh."""
     weights = {k: v.float() for k, v in load_file(folder / "transformer" / WEIGHTS).items()}
-    trainer.model.load_state_dict(weights)
-    trainer.ema.load_state_dict(weights)
+    start_from(trainer, weights, weights)
 
 
 def previous_record(folder: Path) -> tuple[list[dict], dict]:

@@ -155,16 +155,30 @@ def load_parts(folder: Path, tokenizer_dir: Path) -> Parts:
             f"The scenes rendered again differ from those {folder} was trained on: the renderer has changed "
             "since, so this state cannot be continued exactly."
         )
+    store = torch.load(folder / "store.pt", weights_only=True)
+    return frozen_parts(
+        folder, tokenizer_dir, records, load_vae(folder), LatentStore(store["view"], store["scene"]), data
+    )
+
+
+def load_vae(folder: Path) -> AutoencoderKL:
+    return AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32).eval()
+
+
+def frozen_parts(
+    folder: Path, tokenizer_dir: Path, records: list[SceneRecord], vae: AutoencoderKL, store: LatentStore, data: dict
+) -> Parts:
+    """Parts with ``folder``'s tokenizer (its files copied into ``tokenizer_dir``, the checkpoint's tokenizer
+    folder) and text encoder, in float32 as training keeps it (a published one is float16)."""
     shutil.rmtree(tokenizer_dir, ignore_errors=True)
     shutil.copytree(folder / "tokenizer", tokenizer_dir)
-    store = torch.load(folder / "store.pt", weights_only=True)
     return Parts(
         records=records,
         tokenizer_dir=tokenizer_dir,
         tokenizer=T5Tokenizer.from_pretrained(tokenizer_dir),
-        text_encoder=T5EncoderModel.from_pretrained(folder / "text_encoder").eval(),
-        vae=AutoencoderKL.from_pretrained(folder / "vae").eval(),
-        store=LatentStore(store["view"], store["scene"]),
+        text_encoder=T5EncoderModel.from_pretrained(folder / "text_encoder", dtype=torch.float32).eval(),
+        vae=vae,
+        store=store,
         data=data,
     )
 
@@ -179,10 +193,10 @@ def restore(trainer: Trainer, state: dict) -> None:
     _set_global_rngs(state["global_rngs"])
 
 
-def start_from(trainer: Trainer, state: dict) -> None:
+def start_from(trainer: Trainer, model: dict, ema: dict) -> None:
     """A new stage from a previous one's weights: transformer and EMA; optimiser, step and data fresh."""
-    trainer.model.load_state_dict(state["model"])
-    trainer.ema.load_state_dict(state["ema"])
+    trainer.model.load_state_dict(model)
+    trainer.ema.load_state_dict(ema)
 
 
 class StopRequest:
