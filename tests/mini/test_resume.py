@@ -120,12 +120,14 @@ def test_flags_that_would_change_a_resumed_run_are_refused(capsys):
         (["--task-weights", "editing=much"], "must be a number"),
         (["--task-weights", "camera=2"], "expected task=weight"),
         (["--save-every", "-1"], ">= 0"),
+        (["--camera-pure", "1.5"], "a share of the camera slots, 0 to 1"),
     ]:
         with pytest.raises(SystemExit):
             parse_args(argv)
         assert message in capsys.readouterr().err
     args = parse_args(["--stage", "views", "--task-weights", "editing=0"])
     assert args.weights == {**STAGES["views"], "editing": 0.0} and parse_args([]).weights is None
+    assert parse_args(["--camera-pure", "0.5"]).camera_pure == 0.5 and parse_args([]).camera_pure == 0.0
 
 
 @pytest.fixture(scope="module")

@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr, help="the peak learning rate")
     parser.add_argument("--micro-batch", type=int, default=TrainConfig.micro_batch, help="samples per task and step")
+    parser.add_argument(
+        "--camera-pure",
+        type=float,
+        default=TrainConfig.camera_pure,
+        help="the share of target camera slots trained from pure noise (sigma = 1), 0 to 1",
+    )
     stages = parser.add_argument_group("resumable stages")
     stages.add_argument("--state", default=None, help="the state root (default: OUT.state)")
     stages.add_argument(
@@ -190,6 +196,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         )
     if args.save_every < 0 or (args.max_minutes is not None and args.max_minutes < 0):
         parser.error("--save-every and --max-minutes must be >= 0.")
+    if not 0 <= args.camera_pure <= 1:
+        parser.error(f"--camera-pure is a share of the camera slots, 0 to 1, got {args.camera_pure}.")
     args.out = args.out or DEFAULT_OUT
     weights = STAGES[args.stage] if args.stage else None
     if args.task_weights is not None:
@@ -341,6 +349,7 @@ def start_run(args: argparse.Namespace, argv: list[str], log) -> Run:
         stop_at=args.stop_at,
         lr=args.lr,
         micro_batch=args.micro_batch,
+        camera_pure=args.camera_pure,
         task_weights=args.weights,
     )
     meta = studio_meta(args, config, argv)
