@@ -149,6 +149,14 @@ def relative_rotation_errors(estimated: list[Camera], cameras: list[Camera]) -> 
     return ours, identity
 
 
+def mirrored(camera: Camera) -> Camera:
+    """The camera in the mirrored convention, azimuth negated: the world reflected through its x-z plane and
+    the camera's x axis flipped, so it stays a rotation (``Camera.orbit(-a, e, d)`` for ``Camera.orbit(a, e, d)``).
+    What a sign slip in the ray or orbit code would give the model; a control for the novel-view evaluation."""
+    reflect, flip = np.diag([1.0, -1.0, 1.0, 1.0]), np.diag([-1.0, 1.0, 1.0, 1.0])
+    return Camera(reflect @ camera.c2w @ flip, camera.focal_length)
+
+
 def _cameras(rng, n: int):
     """``n`` held-out orbit cameras: the training range of distances, one lens."""
     return sample_cameras(rng, n, distance=(1.9, 2.3), focal_length=(1.3887, 1.3887))
@@ -257,13 +265,15 @@ class Evaluator:
         o, w = float(np.mean(ours)), float(np.mean(whole))
         return Result("image2semanticmap", "IoU", o, w, "whole-image mask (empty: 0)", o >= 2 * w, len(ours))
 
-    def image2multiview(self, swap_cameras: bool = False) -> Result:
-        """Novel views against the true ones. ``swap_cameras``: a control, the two target cameras
-        given in the wrong order (a model that ignored its cameras would not notice)."""
+    def image2multiview(self, swap_cameras: bool = False, mirror_cameras: bool = False) -> Result:
+        """Novel views against the true ones. Controls (a model that ignored its cameras would not notice
+        either): ``swap_cameras`` gives the two target cameras in the wrong order, ``mirror_cameras`` gives
+        every camera with its azimuth negated (:func:`mirrored`)."""
         ours, copy = [], []
         for i in range(self.samples):
             cameras, views = self.orbit_views(4000 + i)
             given = [cameras[0], cameras[2], cameras[1]] if swap_cameras else cameras
+            given = [mirrored(c) for c in given] if mirror_cameras else given
             out = self.run_task(build_task("image2multiview", image=views[0].rgb, cameras=given), i, "image2multiview")
             for pred, truth in zip(out.images, views[1:]):
                 ours.append(psnr(np.round(pred * 255), truth.rgb))

@@ -25,15 +25,6 @@ pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reaso
 
 
 @pytest.fixture(scope="module")
-def pipe():
-    from onediffusion import OneDiffusionPipeline
-
-    pipe = OneDiffusionPipeline.from_pretrained(MINI_MODEL)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
-@pytest.fixture(scope="module")
 def evaluator(pipe):
     return Evaluator(pipe, samples=8, steps=30, seed=7)
 
@@ -108,7 +99,7 @@ def camera_denoising_error(pipe, record, rays_of, sigma: float = 0.6, seed: int 
             encoder_hidden_states=states,
             encoder_attention_mask=mask,
         )
-    return float(((velocity - (noise - x0)) ** 2)[0, 3::2].mean())
+        return float(((velocity - (noise - x0)) ** 2)[0, 3::2].mean())
 
 
 def test_camera_rays_are_read_in_the_frame_of_the_first_camera(pipe):

@@ -17,7 +17,7 @@ from PIL import Image
 
 from onediffusion.loading import PUBLISHED_MODEL
 from onediffusion.mini import MINI_MODEL
-from onediffusion.mini.evaluate import abs_rel, color_masks, dominant_color, iou, psnr
+from onediffusion.mini.evaluate import GUIDANCE, abs_rel, color_masks, dominant_color, iou, psnr
 from onediffusion.mini.world import OBJECT_COLORS, render, sample_scene
 from tests.helpers import table
 from ui.common import example_text
@@ -189,6 +189,61 @@ def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption)
     # Each novel view is mostly the scene's objects (the 6000-step Mini drops the cube from one view:
     # orange 0.37, blue 0.05; the shipped Mini keeps both: blue 0.19 and 0.40, orange 0.49 and 0.32).
     assert all(max(share[c] for c in colours) >= 0.25 for share in novel), shown
+
+
+def centre_x(rgb: np.ndarray, colour: str) -> float | None:
+    """The mean column of a view's pixels of one palette colour (None when it has none)."""
+    names = np.array([dominant_color(p[None]) or "" for p in rgb.reshape(-1, 3)]).reshape(rgb.shape[:2])
+    columns = np.nonzero(names == colour)[1]
+    return float(columns.mean()) if len(columns) else None
+
+
+NOT_LEARNT = pytest.mark.xfail(
+    strict=True, reason="issue 22: the shipped Mini has not learnt 3D (README, OneDiffusion-Mini)"
+)
+
+
+@NOT_LEARNT
+def test_multiview_example_turns_round_the_scene_with_its_cameras(client, world, files, scene_caption):
+    """The tab's example: the front view and the orbit at azimuths 0, 90, 180 and 270. Seen from 90 degrees the
+    blue cube stands left of the orange sphere, from 270 right of it (the captions of the world say so); the
+    generated views must show that, and each must look more like the scene from its own azimuth than from the
+    mirrored one (90 and 270 swap under a sign slip in the azimuth). The shipped Mini fails it (seed 11): its
+    view for 270 degrees is nearer the scene from 90 (13.98 dB) than from 270 (9.75): a strict expected failure
+    until a Mini learns 3D (issue 22)."""
+    from assets import make_examples as ex
+
+    orbit = example_text()["scene"]["orbit"]
+    gallery, _, _, _, _, _ = client.predict(
+        image=files("scene_az000.png"),
+        caption=scene_caption,
+        cameras=table(orbit),
+        **NONE,
+        **RUN,
+        api_name="/multiview",
+    )
+    views = {int(row[0]): pixels(item["image"]) for row, item in zip(orbit, gallery)}
+    truth = {a: render(world["scene"], ex.camera(a), SIDE).rgb for a in (90, 270)}
+    cube, sphere = (obj.color for obj in world["scene"].objects)
+    for azimuth, other in ((90, 270), (270, 90)):
+        assert psnr(views[azimuth], truth[azimuth]) > psnr(views[azimuth], truth[other]), azimuth
+    offsets = {a: centre_x(views[a], cube) - centre_x(views[a], sphere) for a in (90, 270)}
+    assert offsets[90] < 0 < offsets[270], offsets
+
+
+@NOT_LEARNT
+def test_camera_estimation_finds_the_example_cameras(client, files):
+    """The example views: azimuths 0, 90 and 180, elevation 25, distance 2.1. The estimates are placed with
+    photo 1 at azimuth 0; each must be within 30 degrees of its true azimuth, at the orbit's height and radius.
+    The shipped Mini (seed 11) places them at azimuths 0, 329.4 and 19.5: a strict expected failure (issue 22)."""
+    photos = [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in (0, 90, 180)]
+    settings = {"steps": 30, "guidance": GUIDANCE["camera_estimation"], "seed": 11, "randomize_seed": False}
+    _, rows, _, _ = client.predict(photos=photos, caption="", **settings, api_name="/estimate_cameras")
+    cameras = rows["data"]
+    assert len(cameras) == 3
+    for (_, azimuth, elevation, distance, _), truth in zip(cameras, (0, 90, 180)):
+        assert abs((azimuth - truth + 180) % 360 - 180) <= 30, cameras
+        assert abs(distance - 2.1) <= 0.35 and 0 <= elevation <= 45, cameras
 
 
 def test_camera_estimation_finds_the_orbits_height_and_radius(client, files):

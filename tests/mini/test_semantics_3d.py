@@ -1,0 +1,117 @@
+"""What OneDiffusion-Mini's 3D outputs mean: tests that would catch a camera-convention bug.
+
+A model that reads its cameras makes worse novel views when the target cameras come in the wrong order
+or in a mirrored convention (azimuth negated: a sign slip in the ray or orbit code), and places the
+cameras of the app's example scene near the truth. The thresholds are issue 22's bars, with the shipped
+Mini's figures in each docstring; the evaluation at 192 scenes is in the README ("OneDiffusion-Mini").
+
+The shipped Mini does not reach these bars (it has not learnt to relate an image to its camera: README and
+docs/experiments/views-stage), so the three tests are strict expected failures: a checkpoint that passes one
+turns the suite red until its marker is removed, and a convention bug cannot hide behind them meanwhile,
+since the camera-frame, swapped-ray and mirror-helper tests below and in test_semantics.py pass today.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from onediffusion.mini import MINI_MODEL
+from onediffusion.mini.evaluate import GUIDANCE, HELD_OUT, Evaluator, mirrored, relative_rotation_errors
+from onediffusion.paths import ASSETS
+from onediffusion.tasks import build_task
+
+pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")
+
+EXAMPLE_AZIMUTHS = (0, 90, 180)  # assets/examples/scene_az*.png (assets/make_examples.py)
+NOT_LEARNT = pytest.mark.xfail(
+    strict=True, reason="issue 22: the shipped Mini has not learnt 3D (README, OneDiffusion-Mini)"
+)
+MIRROR_LOSS_DB = 0.5  # "measurably worse": a third of the 1.5 dB novel views must gain over copying
+EXAMPLE_SEED = 0
+
+
+def novel_view_psnr(pipe, seed: int, samples: int = 8) -> dict[str, float]:
+    """Mean PSNR of novel views on ``samples`` test scenes with the true cameras, the two target cameras
+    swapped, and every camera mirrored."""
+    evaluator = Evaluator(pipe, samples=samples, steps=30, seed=seed)
+    controls = {"true": {}, "swapped": {"swap_cameras": True}, "mirrored": {"mirror_cameras": True}}
+    return {name: evaluator.image2multiview(**kwargs).ours for name, kwargs in controls.items()}
+
+
+def example_camera_errors(pipe, seed: int) -> list[float]:
+    """Rotation errors (degrees) of the estimated cameras of the example scene's views 2 and 3 relative to view 1."""
+    from assets import make_examples as ex
+
+    images = [Image.open(ASSETS / "examples" / f"scene_az{a:03d}.png").convert("RGB") for a in EXAMPLE_AZIMUTHS]
+    out = pipe(
+        **{**build_task("camera_estimation", images=images).kwargs(), "guidance_scale": GUIDANCE["camera_estimation"]},
+        negative_prompt="",
+        num_inference_steps=30,
+        height=32,
+        width=32,
+        output_type="np",
+        generator=torch.Generator().manual_seed(seed),
+    )
+    errors, _ = relative_rotation_errors(out.cameras[0], [ex.camera(a) for a in EXAMPLE_AZIMUTHS])
+    return errors
+
+
+@pytest.fixture(scope="module")
+def novel_views(pipe):
+    return novel_view_psnr(pipe, seed=7)
+
+
+def test_the_mirrored_convention_negates_the_azimuth():
+    from onediffusion import Camera
+
+    for azimuth, elevation, distance in [(30.0, 20.0, 2.1), (200.0, 35.0, 2.3), (0.0, 10.0, 1.9)]:
+        mirror = mirrored(Camera.orbit(azimuth, elevation, distance)).c2w
+        np.testing.assert_allclose(mirror, Camera.orbit(-azimuth, elevation, distance).c2w, atol=1e-12)
+
+
+@NOT_LEARNT
+def test_novel_views_follow_the_order_of_their_cameras(novel_views):
+    """Swapping the two target cameras must cost at least 1 dB: a model that ignores its cameras, or reads them
+    in another slot order, does not notice the swap. Shipped Mini, 12 test scenes (the test uses 8), seed 7: 12.83 dB with the
+    true cameras, 12.47 swapped (0.36 dB); the views stage's checkpoint gains more over copying but the same
+    little from the order (docs/experiments/views-stage)."""
+    assert novel_views["true"] - novel_views["swapped"] >= 1.0, novel_views
+
+
+@NOT_LEARNT
+def test_mirrored_rays_make_novel_views_worse(novel_views):
+    """Cameras with their azimuths negated, as a sign slip in the ray or orbit code would give them,
+    must make novel views measurably worse (``MIRROR_LOSS_DB``). Shipped Mini, seed 7: 12.83 dB true,
+    12.82 mirrored: it cannot tell a turn to the left from one to the right."""
+    assert novel_views["true"] - novel_views["mirrored"] >= MIRROR_LOSS_DB, novel_views
+
+
+@NOT_LEARNT
+def test_camera_estimates_of_the_example_scene_are_near_the_truth(pipe):
+    """The app's example scene (azimuths 0, 90 and 180; elevation 25): each estimated camera within
+    30 degrees of the truth. Shipped Mini, seeds 0-7, the errors of views 2 and 3: [20.7, 68.9],
+    [59.7, 15.4], [41.3, 172.1], [48.2, 7.0], [132.8, 80.9], [129.0, 78.6], [41.5, 178.5], [32.3, 47.3]:
+    never both within 30."""
+    errors = example_camera_errors(pipe, seed=EXAMPLE_SEED)
+    assert max(errors) <= 30.0, errors
+
+
+def test_swapped_rays_raise_the_camera_denoising_error(pipe):
+    """Mini pairs each image with its own camera: the rays of views 2 and 3 given in each other's slots raise its
+    denoising error on the camera slots (shipped Mini, 8 held-out scenes, sigma 0.6: 0.0296 against 0.0503,
+    1.70x; 1.31x at sigma 0.3 and 1.27x at 0.9). A slot-order bug in the ray maps makes the two alike. Mirrored
+    rays it does not tell apart (1.04x), hence the expected failure above."""
+    from onediffusion.cameras import rays_for_cameras
+    from onediffusion.mini.training.data import make_record
+    from tests.mini.test_semantics import camera_denoising_error
+
+    records = [make_record(HELD_OUT + i) for i in range(8)]
+    orders = {"true": lambda c: rays_for_cameras(c, 8), "swapped": lambda c: rays_for_cameras([c[0], c[2], c[1]], 8)}
+    error = {
+        name: np.mean([camera_denoising_error(pipe, r, rays, seed=i) for i, r in enumerate(records)])
+        for name, rays in orders.items()
+    }
+    assert error["swapped"] >= 1.4 * error["true"], error
