@@ -18,6 +18,7 @@ from onediffusion.mini import MINI_MODEL
 from onediffusion.mini.training.__main__ import main, parse_args, start_run, train
 from onediffusion.mini.training.published import WEIGHTS, is_published, transformer_mismatch
 from onediffusion.mini.training.state import find_state
+from onediffusion.mini.training.tasks import STAGES
 from onediffusion.mini.training.trainer import TrainConfig
 
 TINY = ["--micro-batch", "2"]
@@ -57,7 +58,7 @@ def test_a_stage_starts_from_a_published_checkpoint(checkpoint, tmp_path):
     studio = json.loads((tmp_path / "s2" / "studio.json").read_text())
     (source,) = studio["previous_stages"]
     assert source["checkpoint"] == str(checkpoint) and source["trained_steps"] == 1
-    assert studio["trained_steps"] == 2 and studio["config"]["task_weights"]["image2multiview"] == 3.0
+    assert studio["trained_steps"] == 2 and studio["config"]["task_weights"] == STAGES["views"]
 
 
 def test_a_checkpoint_of_another_transformer_is_refused(checkpoint, tmp_path, capsys):

@@ -132,7 +132,7 @@ VIEW_COUNTS = {
 }
 # Stage presets (``--stage``): task draw weights for a stage that starts from a previous one's state
 # (``--init-from``); tasks not named keep weight 1. "views" leans on the tasks Mini fails (novel views and
-# cameras): camera estimation 6/27 of the draws (about 6 x 10^4 samples an hour on 2 cores), novel views
+# cameras): camera estimation 6/27 of the draws (about 5 x 10^4 samples an hour on 2 cores), novel views
 # 4/27, and the twelve others 12/27 between them, so they keep being rehearsed.
 STAGES: dict[str, dict[str, float]] = {
     "recipe": {},
