@@ -7,6 +7,7 @@ import os
 import socket
 
 import numpy as np
+import pytest
 
 FAST = {"steps": 2, "guidance": 4.0, "seed": 5, "randomize_seed": False}  # quick runs with a fixed seed
 NO_LABELS = {"headers": ["class", "colour"], "data": [["", ""]]}
@@ -52,3 +53,10 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# Issue 22's 3D bars, which the shipped OneDiffusion-Mini does not reach: strict, so a Mini that passes one turns the
+# suite red until its marker is removed.
+NOT_LEARNT = pytest.mark.xfail(
+    strict=True, reason="issue 22: the shipped Mini has not learnt 3D (README, OneDiffusion-Mini)"
+)

@@ -22,13 +22,11 @@ from onediffusion.mini import MINI_MODEL
 from onediffusion.mini.evaluate import GUIDANCE, HELD_OUT, Evaluator, mirrored, relative_rotation_errors
 from onediffusion.paths import ASSETS
 from onediffusion.tasks import build_task
+from tests.helpers import NOT_LEARNT
 
 pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")
 
 EXAMPLE_AZIMUTHS = (0, 90, 180)  # assets/examples/scene_az*.png (assets/make_examples.py)
-NOT_LEARNT = pytest.mark.xfail(
-    strict=True, reason="issue 22: the shipped Mini has not learnt 3D (README, OneDiffusion-Mini)"
-)
 MIRROR_LOSS_DB = 0.5  # "measurably worse": a third of the 1.5 dB novel views must gain over copying
 EXAMPLE_SEED = 0
 

@@ -19,7 +19,7 @@ from onediffusion.loading import PUBLISHED_MODEL
 from onediffusion.mini import MINI_MODEL
 from onediffusion.mini.evaluate import GUIDANCE, abs_rel, color_masks, dominant_color, iou, psnr
 from onediffusion.mini.world import OBJECT_COLORS, render, sample_scene
-from tests.helpers import table
+from tests.helpers import NOT_LEARNT, table
 from ui.common import example_text
 
 pytestmark = pytest.mark.skipif(not (MINI_MODEL / "transformer").is_dir(), reason="OneDiffusion-Mini not shipped")
@@ -167,13 +167,18 @@ def test_identity_keeps_the_references_objects(client, files):
     assert all(dominant_color(pixels(item["image"])) in colours for item in gallery)
 
 
-def colour_shares(rgb: np.ndarray) -> dict[str, float]:
-    """The share of a view's saturated pixels that are, each on its own, of each palette colour. One
+def pixel_colours(rgb: np.ndarray) -> np.ndarray:
+    """(h, w): the palette colour of each pixel on its own ("" where it is not saturated). One
     ``dominant_color`` of a whole view mixes its objects (orange and blue read as purple)."""
-    flat = rgb.reshape(-1, 3)
-    names = [dominant_color(p[None]) for p in flat]
-    names = [n for n in names if n is not None]
-    return {c: names.count(c) / max(len(names), 1) for c in OBJECT_COLORS}
+    names = [dominant_color(p[None]) or "" for p in rgb.reshape(-1, 3)]
+    return np.array(names).reshape(rgb.shape[:2])
+
+
+def colour_shares(rgb: np.ndarray) -> dict[str, float]:
+    """The share of a view's saturated pixels that are of each palette colour."""
+    names = pixel_colours(rgb)
+    seen = max(int((names != "").sum()), 1)
+    return {c: float((names == c).sum()) / seen for c in OBJECT_COLORS}
 
 
 def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption):
@@ -193,14 +198,8 @@ def test_multiview_keeps_the_scenes_objects(client, world, files, scene_caption)
 
 def centre_x(rgb: np.ndarray, colour: str) -> float | None:
     """The mean column of a view's pixels of one palette colour (None when it has none)."""
-    names = np.array([dominant_color(p[None]) or "" for p in rgb.reshape(-1, 3)]).reshape(rgb.shape[:2])
-    columns = np.nonzero(names == colour)[1]
+    columns = np.nonzero(pixel_colours(rgb) == colour)[1]
     return float(columns.mean()) if len(columns) else None
-
-
-NOT_LEARNT = pytest.mark.xfail(
-    strict=True, reason="issue 22: the shipped Mini has not learnt 3D (README, OneDiffusion-Mini)"
-)
 
 
 @NOT_LEARNT
