@@ -46,7 +46,7 @@ GUIDANCE = {
     "image2depth": 3.0,
     "image2semanticmap": 4.5,
     "image2multiview": 1.5,
-    "camera_estimation": 8.0,
+    "camera_estimation": 4.5,
 }
 PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}
 CHANCE = 1 / len(OBJECT_COLORS)
