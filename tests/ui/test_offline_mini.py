@@ -230,18 +230,27 @@ def test_multiview_example_turns_round_the_scene_with_its_cameras(client, world,
     assert offsets[90] < 0 < offsets[270], offsets
 
 
+def example_photos(files) -> list[dict]:
+    """The Camera poses example's photos: the scene from ``VIEW_AZIMUTHS`` of assets/make_examples.py."""
+    from assets import make_examples as ex
+
+    return [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in ex.VIEW_AZIMUTHS]
+
+
 @NOT_LEARNT
 def test_camera_estimation_finds_the_example_cameras(client, files):
     """The example views: azimuths 0, 90 and 180, elevation 25, distance 2.1. The estimates are placed with
     photo 1 at azimuth 0; each must be within 30 degrees of its true azimuth, at the orbit's height and radius.
     The shipped Mini (seed 11) places them at azimuths 0, 75.8 and 132.6 (the Mini before the views stages: 0, 329.4
     and 19.5): the third 47 degrees short, a strict expected failure (issue 22)."""
-    photos = [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in (0, 90, 180)]
+    from assets import make_examples as ex
+
+    photos = example_photos(files)
     settings = {"steps": 30, "guidance": GUIDANCE["camera_estimation"], "seed": 11, "randomize_seed": False}
     _, rows, _, _ = client.predict(photos=photos, caption="", **settings, api_name="/estimate_cameras")
     cameras = rows["data"]
     assert len(cameras) == 3
-    for (_, azimuth, elevation, distance, _), truth in zip(cameras, (0, 90, 180)):
+    for (_, azimuth, elevation, distance, _), truth in zip(cameras, ex.VIEW_AZIMUTHS):
         assert abs((azimuth - truth + 180) % 360 - 180) <= 30, cameras
         assert abs(distance - 2.1) <= 0.35 and 0 <= elevation <= 45, cameras
 
@@ -250,7 +259,7 @@ def test_camera_estimation_finds_the_orbits_height_and_radius(client, files):
     """The example views share elevation 25 and distance 2.1 (azimuths 0, 90, 180): Mini recovers the
     height and radius of the orbit from the images (measured with the Mini before the views stages, which
     did not place the azimuths: 15.6-25.5 degrees, 2.07-2.14)."""
-    photos = [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in (0, 90, 180)]
+    photos = example_photos(files)
     settings = {"steps": 30, "guidance": 1.0, "seed": 11, "randomize_seed": False}
     _, rows, _, _ = client.predict(photos=photos, caption="", **settings, api_name="/estimate_cameras")
     cameras = rows["data"]
