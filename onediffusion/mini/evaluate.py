@@ -41,12 +41,12 @@ VALIDATION = 6_000_000  # other held-out scenes, for choosing settings (never th
 SPLITS = {"test": HELD_OUT, "validation": VALIDATION}  # the first seed of each split
 # Guidance per task (the evaluation's, not the presets'); try others with --split validation.
 GUIDANCE = {
-    "text2image": 3.0,
-    "semanticmap2image": 3.0,
+    "text2image": 4.5,
+    "semanticmap2image": 4.5,
     "image2depth": 3.0,
-    "image2semanticmap": 4.5,
-    "image2multiview": 1.5,
-    "camera_estimation": 4.5,
+    "image2semanticmap": 3.0,
+    "image2multiview": 1.0,
+    "camera_estimation": 3.0,
 }
 PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}
 CHANCE = 1 / len(OBJECT_COLORS)

@@ -63,7 +63,7 @@ from .tasks import STAGES, TRAIN_TASKS, VIEW_COUNTS
 from .trainer import TrainConfig, Trainer
 
 DESCRIPTION = (
-    "OneDiffusion-Mini: a 4M-parameter OneDiffusion trained by this project in three stages (4.4 hours) on two "
+    "OneDiffusion-Mini: a 4M-parameter OneDiffusion trained by this project in four stages (5.9 hours) on two "
     "CPU cores, on a procedural world of coloured spheres, cubes, cylinders and cones. It knows that world only, "
     "at 32 pixels: it follows captions and semantic maps, estimates depth, segments named objects, redraws given "
     "photos and estimates camera poses from photos (about 20 degrees off); its novel views are only a little "
