@@ -78,13 +78,18 @@ def edit(scene: Scene, k: int) -> str:
     return f"make the {obj.color} {obj.shape} {new}"
 
 
+def view_file(azimuth: int) -> str:
+    """The file of the example scene seen from ``azimuth`` (one of ``VIEW_AZIMUTHS``)."""
+    return f"scene_az{azimuth:03d}.png"
+
+
 def scene_examples(seed: int) -> tuple[dict[str, Image.Image], dict]:
     """Views of one scene, the conditions of its front view, and the text that goes with them."""
     scene = sample_scene(seed, 2)
     views = {azimuth: render(scene, camera(azimuth), SIZE) for azimuth in VIEW_AZIMUTHS}
     front = views[0]
     own = tuple(obj.color for obj in scene.objects)
-    files = {f"scene_az{azimuth:03d}.png": view.image for azimuth, view in views.items()}
+    files = {view_file(azimuth): view.image for azimuth, view in views.items()}
     files |= {
         "scene_depth.png": depth_image(front),
         "scene_canny.png": enlarged(edge_image(render(scene, camera(0), IMAGE_SIZE))),
@@ -99,7 +104,7 @@ def scene_examples(seed: int) -> tuple[dict[str, Image.Image], dict]:
         "box_labels": label_rows(scene, front, own),
         "instruction": edit(scene, 1),
         "views": [
-            {"file": f"scene_az{a:03d}.png", "caption": scene.caption(v.camera), "camera": camera_row(a)}
+            {"file": view_file(a), "caption": scene.caption(v.camera), "camera": camera_row(a)}
             for a, v in views.items()
         ],
         "orbit": [camera_row(a) for a in (0, 90, 180, 270)],

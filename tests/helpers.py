@@ -56,8 +56,7 @@ def free_port() -> int:
 
 
 # Issue 22's 3D bars, which the shipped OneDiffusion-Mini does not reach (its camera estimates are good, its novel
-# views do not tell left from right): strict, so a Mini that passes one turns the
-# suite red until its marker is removed.
+# views do not tell left from right): strict, so a Mini that passes one turns the suite red until its marker goes.
 NOT_LEARNT = pytest.mark.xfail(
     strict=True, reason="issue 22: the shipped Mini does not reach this 3D bar (README, OneDiffusion-Mini)"
 )

@@ -43,7 +43,7 @@ def example_camera_errors(pipe, seed: int) -> list[float]:
     """Rotation errors (degrees) of the estimated cameras of the example scene's views 2 and 3 relative to view 1."""
     from assets import make_examples as ex
 
-    images = [Image.open(ASSETS / "examples" / f"scene_az{a:03d}.png").convert("RGB") for a in ex.VIEW_AZIMUTHS]
+    images = [Image.open(ASSETS / "examples" / ex.view_file(a)).convert("RGB") for a in ex.VIEW_AZIMUTHS]
     out = pipe(
         **{**build_task("camera_estimation", images=images).kwargs(), "guidance_scale": GUIDANCE["camera_estimation"]},
         negative_prompt="",
@@ -93,8 +93,8 @@ def test_camera_estimates_of_the_example_scene_are_near_the_truth(pipe):
     30 degrees of the truth. Shipped Mini, seeds 0-7 (the test's is 0): [15.0, 20.9], [2.3, 5.2], [11.6, 7.4],
     [18.2, 3.3], [18.7, 21.3], [24.1, 24.6], [4.6, 2.8], [19.3, 6.9]: all within 25. After the second views
     stage, at guidance 8: the camera at 180 within 30 at two seeds of eight ([3.5, 46.8] at seed 0). The Mini
-    before the views stages, seeds 0-7: [20.7, 68.9], [59.7, 15.4], [41.3, 172.1], [48.2, 7.0], [132.8, 80.9], [129.0, 78.6], [41.5, 178.5],
-    [32.3, 47.3]."""
+    before the views stages, seeds 0-7: [20.7, 68.9], [59.7, 15.4], [41.3, 172.1], [48.2, 7.0], [132.8, 80.9],
+    [129.0, 78.6], [41.5, 178.5], [32.3, 47.3]."""
     errors = example_camera_errors(pipe, seed=EXAMPLE_SEED)
     assert max(errors) <= 30.0, errors
 

@@ -238,7 +238,7 @@ def example_photos(files) -> list[dict]:
     """The Camera poses example's photos: the scene from ``VIEW_AZIMUTHS`` of assets/make_examples.py."""
     from assets import make_examples as ex
 
-    return [{"image": files(f"scene_az{a:03d}.png"), "caption": None} for a in ex.VIEW_AZIMUTHS]
+    return [{"image": files(ex.view_file(a)), "caption": None} for a in ex.VIEW_AZIMUTHS]
 
 
 def test_camera_estimation_finds_the_example_cameras(client, files):
