@@ -25,6 +25,7 @@ PORTS_TRIED = 100
 DTYPE_NAMES = ("bfloat16", "float16", "float32")  # ui.loader.DTYPES's keys, named here to answer without torch
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 EVERY_ADDRESS = ("0.0.0.0", "::")
+KEEP_FILES = 3600  # seconds the served files are kept: ui.sessions.KEEP_FILES_SECONDS, named here without Gradio
 
 EXAMPLES = f"""examples:
   HF_HUB_OFFLINE=1 {PROG}                    # offline demo: the bundled demo model, OneDiffusion-Mini
@@ -38,6 +39,7 @@ environment:
   HF_HUB_OFFLINE=1     never reach the hub: a hub model must be in the local cache, else the demo model runs
   HF_HOME              where downloaded weights are kept (default ~/.cache/huggingface)
   ONEDIFFUSION_CACHE   where the random tiny fallback model is built (default ~/.cache/onediffusion)
+  ONEDIFFUSION_KEEP_FILES  seconds the app keeps the files it hands out when --keep-files is not given ({KEEP_FILES})
   SPACES_ZERO_GPU      set by Hugging Face ZeroGPU Spaces: CUDA is attached per call, so it is not checked
 """
 
@@ -59,6 +61,7 @@ class Launch:
     share: bool
     captioner: str | None = None  # None: the default captioner (ui.captioner.DEFAULT_CAPTIONER)
     mcp: bool = False
+    keep_files: int = KEEP_FILES  # seconds
 
     @property
     def url(self) -> str:
@@ -105,6 +108,12 @@ def build_parser() -> _Parser:
         "--mcp",
         action="store_true",
         help="also serve the tasks as tools for agents: an MCP server at <url>gradio_api/mcp/ (off by default)",
+    )
+    parser.add_argument(
+        "--keep-files",
+        metavar="SECONDS",
+        help="how long results and uploads stay on the server before they are deleted "
+        f"(default: $ONEDIFFUSION_KEEP_FILES, else {KEEP_FILES})",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -273,12 +282,26 @@ def check_precision(dtype: str | None, offload: bool, cuda: bool, zero_gpu: bool
         raise LaunchError("--dtype 'bfloat16': this GPU cannot compute in bfloat16: use --dtype float16.")
 
 
+def check_keep_files(keep: Setting | None) -> int:
+    """Seconds the served files are kept (``KEEP_FILES`` without a setting)."""
+    if keep is None:
+        return KEEP_FILES
+    text = keep.value.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise LaunchError(
+            f"{keep} is not a number of seconds: give a whole number of at least 1, or {keep.instead} "
+            f"to keep files for {KEEP_FILES} seconds."
+        )
+    return int(text)
+
+
 def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
     """Every setting checked, the cheap ones first; a LaunchError names the first that cannot be honoured."""
     host = _setting(args.host, "--host", env, "GRADIO_SERVER_NAME") or Setting("127.0.0.1", "--host")
     if not host.value.strip():
         raise LaunchError(f"{host} is empty: use 127.0.0.1 (this machine only) or 0.0.0.0 (other machines too).")
     port = choose_port(host, _setting(args.port, "--port", env, "GRADIO_SERVER_PORT"))
+    keep_files = check_keep_files(_setting(args.keep_files, "--keep-files", env, "ONEDIFFUSION_KEEP_FILES"))
     model = _setting(args.model, "--model", env, "ONEDIFFUSION_MODEL")
     folder = check_model(model)
     device = Setting(args.device, "--device") if args.device is not None else None
@@ -288,7 +311,16 @@ def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
         check_checkpoint(model, folder)
     model_name = model.value if model else None
     return Launch(
-        model_name, args.device, args.dtype, args.offload, host.value, port, args.share, args.captioner, args.mcp
+        model_name,
+        args.device,
+        args.dtype,
+        args.offload,
+        host.value,
+        port,
+        args.share,
+        args.captioner,
+        args.mcp,
+        keep_files,
     )
 
 
@@ -299,6 +331,7 @@ def serve(launch: Launch) -> None:
     import torch
 
     from ui import Settings, Studio, build_demo, launch_options
+    from ui.sessions import sweep_every
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     model = {"model": launch.model} if launch.model is not None else {}
@@ -313,8 +346,9 @@ def serve(launch: Launch) -> None:
         print(f"\nCould not load {info.requested}: {info.fallback_reason}\nUsing the demo model: {info.description}\n")
     if info.advice:
         print(info.advice, flush=True)  # what to run instead, or what this choice costs
+    sweep_every(min(launch.keep_files, 600), launch.keep_files)  # the app's own run folders, as Gradio's cache
     try:
-        build_demo(studio).launch(
+        build_demo(studio, launch.keep_files).launch(
             server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options(mcp=launch.mcp)
         )
     except OSError as err:  # the port, free when checked, taken while the model loaded

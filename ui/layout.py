@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from . import sessions
 from .catalogue import TABS
 from .common import EXAMPLES_DIR
+from .fit import free_ram
 from .service import Studio
 from .spaces import duplicate_button
 from .tabs import control, identity, multiview, slots, text_to_image, understand
@@ -49,10 +51,11 @@ MAX_FILE_SIZE = "25mb"
 QUEUE_SIZE = 64
 
 
-def build_demo(studio: Studio) -> gr.Blocks:
-    """The whole app over one studio (its model must be loaded, or loadable, before the page is built)."""
+def build_demo(studio: Studio, keep_files: int = sessions.KEEP_FILES_SECONDS) -> gr.Blocks:
+    """The whole app over one studio (its model must be loaded, or loadable, before the page is built); the
+    files it hands out are deleted ``keep_files`` seconds after they were made."""
     info = studio.info
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(keep_files, keep_files)) as demo:
         gr.Markdown(INTRO)
         duplicate_button()  # on a Space only
         gr.Markdown(
@@ -65,6 +68,7 @@ def build_demo(studio: Studio) -> gr.Blocks:
                 with gr.Tab(TABS[tab_id].title, id=tab_id, elem_id=f"tab-{tab_id}"):
                     module.build(studio)
         gr.api(studio.model_info, api_name="model_info", concurrency_limit=None)
+        demo.unload(sessions.leave(demo, studio.runs.cancel))  # a visitor gone: stop their run, drop their state
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo
 
@@ -77,6 +81,7 @@ def launch_options(mcp: bool = False) -> dict:
         "max_file_size": MAX_FILE_SIZE,
         "show_error": True,  # input-format errors (from gradio_client callers) in words, not "an exception"
         "allowed_paths": [str(EXAMPLES_DIR)],
+        "state_session_capacity": sessions.session_capacity(free_ram()),
         "css": CSS,
         "theme": gr.themes.Soft(),
     }

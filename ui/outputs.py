@@ -1,8 +1,8 @@
 """What the app hands back besides plain images: colourised and 16-bit depth, a GLB relief mesh,
 overlays of masks, boxes and edges on the photo, a turntable GIF and a zip of a run.
 
-Files are written to one folder per run under the system temp folder (where Gradio may read them);
-folders older than an hour are removed as new runs start.
+Files are written to one folder per run under the system temp folder (where Gradio copies them from); the
+app clears folders older than its file expiry (``ui.sessions``), as Gradio clears its copies.
 """
 
 from __future__ import annotations
@@ -33,16 +33,23 @@ MESH_MAX_SIDE = 192
 OVERLAY_ALPHA = 0.6
 
 
-def run_folder(root: Path = OUTPUT_ROOT, keep_seconds: float = KEEP_SECONDS) -> Path:
-    """A fresh folder for one run's files; old runs' folders are cleared on the way."""
+def run_folder(root: Path = OUTPUT_ROOT) -> Path:
+    """A fresh folder for one run's files (cleared after the app's file expiry: ``clear_old_runs``)."""
     root.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - keep_seconds
-    for old in root.iterdir():
-        if old.is_dir() and old.stat().st_mtime < cutoff:
-            shutil.rmtree(old, ignore_errors=True)
     folder = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     return folder
+
+
+def clear_old_runs(root: Path = OUTPUT_ROOT, keep_seconds: float = KEEP_SECONDS) -> int:
+    """Remove the run folders older than ``keep_seconds``; how many were removed."""
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - keep_seconds
+    old = [folder for folder in root.iterdir() if folder.is_dir() and folder.stat().st_mtime < cutoff]
+    for folder in old:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(old)
 
 
 def to_pil(array: np.ndarray) -> Image.Image:

@@ -24,6 +24,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]  # fmt: skip
 STARTUP_SECONDS = 180
+SERVER_PIDS: dict[str, int] = {}  # URL -> process id of each app ``launched_app`` started
 
 
 @pytest.fixture(scope="session")
@@ -67,13 +68,20 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"The app did not answer within {STARTUP_SECONDS} s; see {log}.")
 
 
+def open_app(page, url: str) -> None:
+    """Load the app in ``page`` and wait until it is drawn. Not "networkidle": every page holds its session's
+    heartbeat connection open (it tells the app when the visitor leaves, ui.sessions), so the network is never idle."""
+    page.goto(url, wait_until="load")
+    page.locator("#model-banner").wait_for(state="visible")
+
+
 @contextlib.contextmanager
 def desktop_page(browser, url: str, timeout_ms: int):
     """A 1400 x 1000 page on ``url``, loaded until the network is idle; closed with its context."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(timeout_ms)
-    page.goto(url, wait_until="networkidle")
+    open_app(page, url)
     try:
         yield page
     finally:
@@ -93,6 +101,7 @@ def launched_app(*args: str, log_name: str = "app.log"):
         "GRADIO_ANALYTICS_ENABLED": "False",
         "OMP_NUM_THREADS": threads,
         "PYTHONUNBUFFERED": "1",
+        "GRADIO_HEARTBEAT_INTERVAL": "1",  # a gradio_client that leaves is noticed within a second, not 15
     }
     with log.open("w") as handle:
         process = subprocess.Popen(
@@ -105,8 +114,10 @@ def launched_app(*args: str, log_name: str = "app.log"):
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, process, log)
+        SERVER_PIDS[url] = process.pid
         yield url
     finally:
+        SERVER_PIDS.pop(url, None)
         process.terminate()
         try:
             process.wait(timeout=20)

@@ -9,6 +9,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from onediffusion.metadata import ResultSettings, save_png
+from tests.ui.conftest import open_app
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 60_000
@@ -49,7 +50,7 @@ def contrast(a: list[float], b: list[float]) -> float:
 def phone_page(browser, url: str, dark: bool) -> Page:
     page = browser.new_context(viewport=PHONE, device_scale_factor=1).new_page()
     page.set_default_timeout(WAIT_MS)
-    page.goto(url + ("?__theme=dark" if dark else ""), wait_until="networkidle")
+    open_app(page, url + ("?__theme=dark" if dark else ""))
     # The app's CSS and the theme's class arrive after the first paint: wait for both.
     page.wait_for_function(
         "([dark]) => document.querySelector('#model-banner')"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import zipfile
 
 import numpy as np
@@ -238,7 +240,11 @@ def test_gif_and_zip(tmp_path):
         assert json.loads(z.read("run.json")) == {"seed": 3}
 
 
-def test_run_folders_are_cleared_after_an_hour(tmp_path):
+def test_run_folders_are_cleared_after_the_expiry(tmp_path):
     old = outputs.run_folder(tmp_path)
-    fresh = outputs.run_folder(tmp_path, keep_seconds=-1)  # everything counts as old
+    os.utime(old, (time.time() - 7200, time.time() - 7200))  # two hours old
+    fresh = outputs.run_folder(tmp_path)
+    assert outputs.clear_old_runs(tmp_path) == 1  # the default expiry: an hour
     assert fresh.is_dir() and not old.exists()
+    assert outputs.clear_old_runs(tmp_path, keep_seconds=-1) == 1 and not fresh.exists()
+    assert outputs.clear_old_runs(tmp_path / "never-made") == 0

@@ -31,8 +31,7 @@ def describe_button(studio: Studio, photo, caption: gr.Textbox, purpose: str | g
     button = gr.Button(LABEL, size="sm", interactive=available, elem_classes=["describe"])
     if note:
         unavailable_note(studio)
-    # A hidden box rather than gr.State: any State makes every page hold a heartbeat connection open, and
-    # the API's /describe_photo keeps ``purpose`` as a parameter callers can set.
+    # A hidden box rather than gr.State: the API's /describe_photo keeps ``purpose`` as a parameter callers can set.
     given = purpose if isinstance(purpose, gr.Component) else gr.Textbox(purpose, visible=False)
     # The caption box is the only output: a failure (gr.Error) sends nothing, so the box keeps its text.
     button.click(studio.describe_photo, [photo, given], [caption], **EVENT, **_api())
