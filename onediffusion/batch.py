@@ -26,10 +26,14 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from . import camera_presets as cams
+from .defaults import ModelDefaults
 from .images import to_rgb
 from .metadata import ResultSettings, save_png
 from .prompts import MAX_PROMPT_TOKENS, fallback_negative_prompt, token_count
+from .serving import Settings, load_pipeline
 from .slots import CameraSlot, ImageSlot
+from .tables import InputError, labels, parse_size
 from .tasks import TASKS, TaskSpec, build_task
 
 MANIFEST = "manifest.jsonl"
@@ -223,7 +227,7 @@ class Run:
 
     pipe: object
     model: str
-    defaults: object  # ui.defaults.ModelDefaults of the loaded model
+    defaults: ModelDefaults  # of the loaded model
     output: Path
     negative_prompt: str
     steps: int | None = None
@@ -260,9 +264,6 @@ def _first(*values):
 
 def _convert(task: str, raw: dict, run: Run) -> dict:
     """Raw inputs -> build_task's: images opened, label and camera tables read as the app reads its tables."""
-    from ui import camera_presets as cams
-    from ui import inputs as ui_inputs
-
     camera = run.defaults.camera
     converted = {}
     for key, value in raw.items():
@@ -272,7 +273,7 @@ def _convert(task: str, raw: dict, run: Run) -> dict:
         elif kind == "paths":
             converted[key] = [_open(v) for v in _as_list(value, key)]
         elif kind == "labels":
-            converted[key] = ui_inputs.labels(_rows(value, ",", ":", ("name", "color")))
+            converted[key] = labels(_rows(value, ",", ":", ("name", "color")))
         elif kind == "cameras":
             views = cams.rows_to_views(_rows(value, ";", ","), distance=camera.distance)
             converted[key] = cams.views_to_cameras(views, camera.focal_length)
@@ -329,8 +330,6 @@ def _check_sizes(raw: dict, converted: dict) -> None:
 def _size(spec: TaskSpec, size: str | None, run: Run) -> tuple[int, int]:
     """(height, width): the one asked for, else the app's: the aspect-ratio entry nearest the first
     given image at the model's native side, or a native square."""
-    from ui.inputs import parse_size
-
     return spec.size(run.pipe.native_side, parse_size(size) if size is not None else None)
 
 
@@ -514,8 +513,6 @@ def _task_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     elif not args.input.suffix.lower() == ".jsonl":
         parser.error("name the TASK: only a JSONL file's lines can name their own.")
     if args.size is not None:
-        from ui.inputs import InputError, parse_size
-
         try:
             parse_size(args.size)
         except InputError as err:
@@ -527,9 +524,6 @@ def _task_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 def load_run(args: argparse.Namespace, device: str) -> Run:
     """The model the app would serve (its loading, with the demo-model fallback) and its defaults."""
-    from ui.defaults import ModelDefaults
-    from ui.loader import Settings, load_pipeline
-
     settings = Settings(device=device, dtype=args.dtype, **({"model": args.model} if args.model else {}))
     pipe, info = load_pipeline(settings)
     if info.is_fallback:

@@ -11,3 +11,4 @@ from pathlib import Path
 _PACKAGE = Path(__file__).resolve().parent
 # The installed copy first: beside an installed package, site-packages/assets would be someone else's.
 ASSETS = next((p for p in (_PACKAGE / "assets", _PACKAGE.parent / "assets") if p.is_dir()), _PACKAGE.parent / "assets")
+MINI_MODEL = ASSETS / "onediffusion-mini"  # the bundled demo checkpoint (made by onediffusion.mini)

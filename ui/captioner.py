@@ -209,7 +209,7 @@ def _cache_only(name: str) -> bool:
     seconds where a download would retry for minutes)."""
     if hub_offline():
         return True
-    from ui.loader import hub_reachable  # the app's own probe: one short TCP connection
+    from onediffusion.serving import hub_reachable  # the app's own probe: one short TCP connection
 
     return is_hub_id(name) and not hub_reachable()
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from PIL import Image
 
 from onediffusion.conditions import blur, canny_edges
+from onediffusion.defaults import ModelDefaults
 from onediffusion.tasks import TASKS, TaskPreset
 
-from .defaults import ModelDefaults
 from .inputs import InputError
 
 

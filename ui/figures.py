@@ -13,8 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from onediffusion import Camera
-
-from .camera_presets import DEFAULT_DISTANCE, spherical
+from onediffusion.camera_presets import DEFAULT_DISTANCE, spherical
 
 ROLE_COLOURS = {"condition": "#1f77b4", "generated": "#ff7f0e", "estimated": "#2ca02c"}
 ROLE_NAMES = {"condition": "given (condition)", "generated": "to generate (target)", "estimated": "estimated"}

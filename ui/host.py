@@ -21,13 +21,13 @@ import torch
 from PIL import Image
 
 from onediffusion.cameras import Camera
+from onediffusion.defaults import ModelDefaults
 from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, fallback_negative_prompt, truncated
 from onediffusion.tasks import TaskSpec
 
 from . import inputs
 from . import outputs as out
 from .captioner import Captioner
-from .defaults import ModelDefaults
 from .loader import ModelInfo, Settings, load_pipeline
 from .runs import STOPPED, Runs, StopToken, step_callback
 from .zerogpu import gpu_decorator

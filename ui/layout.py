@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+from onediffusion.fit import free_ram
+
 from . import sessions
 from .catalogue import TABS
 from .common import EXAMPLES_DIR
-from .fit import free_ram
 from .service import Studio
 from .spaces import duplicate_button
 from .tabs import control, identity, multiview, slots, text_to_image, understand

@@ -10,6 +10,6 @@ measures Mini:
   ``python -m onediffusion.mini.evaluate``.
 """
 
-from ..paths import ASSETS
+from ..paths import MINI_MODEL
 
-MINI_MODEL = ASSETS / "onediffusion-mini"
+__all__ = ["MINI_MODEL"]

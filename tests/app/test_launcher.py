@@ -149,7 +149,7 @@ def test_settings_come_from_the_flags_then_the_environment_then_the_defaults(tak
 
 
 def test_dtype_names_are_the_loaders():
-    from ui.loader import DTYPES
+    from onediffusion.serving import DTYPES
 
     assert sorted(DTYPE_NAMES) == sorted(DTYPES)
 

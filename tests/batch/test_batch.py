@@ -285,7 +285,7 @@ def test_two_accelerate_processes_match_one(tiny_model_dir, tmp_path):
 
 
 def test_a_model_that_cannot_be_had_falls_back_to_the_demo_model(tmp_path, capsys):
-    from ui.loader import demo_checkpoint
+    from onediffusion.serving import demo_checkpoint
 
     prompts = tmp_path / "one.txt"
     prompts.write_text("a red cube on a table\n")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from onediffusion.defaults import ModelDefaults
 from onediffusion.tasks import TASKS
 from ui.catalogue import CONTROL, IDENTITY, TABS, UNDERSTANDING, Option, untrained_banner, untrained_note
-from ui.defaults import ModelDefaults
 from ui.inputs import InputError
 from ui.layout import TAB_MODULES
 

@@ -13,7 +13,7 @@ import trimesh
 from PIL import Image
 
 from onediffusion import Camera, Label
-from ui import camera_presets as cams
+from onediffusion import camera_presets as cams
 from ui import inputs, outputs
 from ui.figures import ROLE_COLOURS, camera_figure, frustum_points
 from ui.inputs import InputError

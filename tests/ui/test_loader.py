@@ -7,10 +7,11 @@ import time
 
 import pytest
 
+from onediffusion import serving as loader_module
+from onediffusion.serving import demo_checkpoint, hub_reachable
 from ui import build_demo, launch_options
-from ui import loader as loader_module
 from ui.common import EXAMPLES_DIR
-from ui.loader import Settings, demo_checkpoint, hub_reachable, load_pipeline
+from ui.loader import Settings, load_pipeline
 from ui.service import Studio
 
 ENDPOINTS = {"text_to_image", "control", "make_condition", "understand", "identity", "multiview", "estimate_cameras",
@@ -21,13 +22,13 @@ def test_a_good_folder_loads_as_asked(tiny_model_dir):
     pipe, info = load_pipeline(Settings(model=str(tiny_model_dir), device="cpu"))
     assert not info.is_fallback and info.name == str(tiny_model_dir) and info.native_side == 64
     assert "Could not load" not in info.banner() and f"`{tiny_model_dir}`" in info.banner()
-    assert info.dtype == "float32" and pipe.device.type == "cpu"
+    assert info.dtype == "float32" and pipe.device.type == "cpu" and not info.is_demo
 
 
 def test_a_missing_folder_falls_back_to_the_demo_model(tmp_path):
     pipe, info = load_pipeline(Settings(model=str(tmp_path / "nothing-here"), device="cpu"))
     folder, description = demo_checkpoint()
-    assert info.is_fallback and info.name == str(folder) and info.description == description
+    assert info.is_fallback and info.is_demo and info.name == str(folder) and info.description == description
     assert (
         info.fallback_reason
         == f"there is no folder {tmp_path / 'nothing-here'} (and it is not a hub id like 'owner/name')."

@@ -10,10 +10,10 @@ import zipfile
 import gradio as gr
 import pytest
 
+from onediffusion.camera_presets import PUBLISHED_CAMERA, CameraDefaults
+from onediffusion.defaults import ModelDefaults
 from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, EDITING_GUIDANCE
 from ui import build_demo
-from ui.camera_presets import PUBLISHED_CAMERA, CameraDefaults
-from ui.defaults import ModelDefaults
 from ui.loader import Settings
 from ui.service import Studio
 from ui.tabs import control

@@ -8,12 +8,12 @@ from dataclasses import replace
 from PIL import Image
 
 from onediffusion import build_task
+from onediffusion import camera_presets as cams
 from onediffusion.cameras import Camera
 from onediffusion.images import center_crop_resize
 from onediffusion.prompts import task_prompt
 
 from .. import advice, inputs
-from .. import camera_presets as cams
 from .. import outputs as out
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs, RunOptions
@@ -51,7 +51,7 @@ def _views_figure(host: ModelHost, views: list[cams.Row], from_image: bool):
 
 @endpoint()
 def camera_preset(host: ModelHost, preset: str) -> list[list[float]]:
-    """The camera table of a named preset (``ui.camera_presets.presets``) at the model's camera, for multiview.
+    """The camera table of a named preset (``onediffusion.camera_presets.presets``) at the model's camera, for multiview.
 
     Args:
         preset: the preset's name, one of the listed choices.

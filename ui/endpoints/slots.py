@@ -6,11 +6,11 @@ import gradio as gr
 from PIL import Image
 
 from onediffusion import CameraSlot, ImageSlot
+from onediffusion import camera_presets as cams
 from onediffusion.cameras import Camera
 from onediffusion.images import center_crop_resize
 from onediffusion.tasks import TaskSpec
 
-from .. import camera_presets as cams
 from .. import inputs
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs

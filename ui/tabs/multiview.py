@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from onediffusion import camera_presets as cams
+
 from .. import advice, common
-from .. import camera_presets as cams
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..service import Studio
 from ..spaces import cached

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, EDITING_GUIDANCE
-
 from .camera_presets import PUBLISHED_CAMERA, CameraDefaults
+from .prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, EDITING_GUIDANCE
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import pytest
 import torch
 from huggingface_hub.hf_api import ModelInfo as HubModelInfo
 
+from onediffusion import fit as fit_module
+from onediffusion.fit import CPU_ASK, GIB, Need, folder_need, free_ram, hub_need, plan_fit
+from onediffusion.serving import Settings, demo_checkpoint, load_pipeline
 from onediffusion.tiny import build_tiny_checkpoint
-from ui import fit as fit_module
-from ui.fit import CPU_ASK, GIB, Need, folder_need, free_ram, hub_need, plan_fit
-from ui.loader import Settings, demo_checkpoint, load_pipeline
 
 GB = 10**9
 # The published model in bfloat16 (CONTRACT.md: 5.6 GB transformer, about 8 GB in all) and the default captioner.
@@ -114,7 +114,7 @@ def test_free_ram_here_is_a_positive_number():
 
 
 def test_a_model_too_large_for_the_machine_falls_back_with_the_reason(tiny_model_dir, monkeypatch):
-    monkeypatch.setattr("ui.loader.free_ram", lambda: 64 * 2**20)  # 64 MiB free: less than the working margin
+    monkeypatch.setattr("onediffusion.serving.free_ram", lambda: 64 * 2**20)  # 64 MiB free: less than the working margin
     _, info = load_pipeline(Settings(model=str(tiny_model_dir), device="cpu"))
     assert info.is_fallback and info.name == str(demo_checkpoint()[0])
     assert "of RAM and this machine has 0.1 GB free" in info.fallback_reason

@@ -17,7 +17,7 @@ from typing import Literal
 
 import torch
 
-from onediffusion.loading import NETWORKS, PUBLISHED_MODEL
+from .loading import NETWORKS, PUBLISHED_MODEL
 
 GIB = 2**30
 # Beyond the weights: activations, the VAE decode at 1024 px, the runtime itself (0.46 GiB of the 8.02 GiB

@@ -1,4 +1,5 @@
-"""Camera tables for the multiview and slots tabs: presets, rows <-> cameras, placing estimated cameras.
+"""Camera tables as people write them (the app's Multiview and Slots tabs, the batch command): presets,
+rows <-> cameras, placing estimated cameras.
 
 A row is (azimuth, elevation, distance): degrees around the object's vertical axis, degrees above the
 ground, and distance from the object's centre. Azimuth 0 is the first view; 90 steps to the viewer's
@@ -14,10 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from onediffusion import Camera
-from onediffusion.cameras import DEFAULT_FOCAL
-
-from .inputs import InputError, number_cell, table_rows
+from .cameras import DEFAULT_FOCAL, Camera
+from .tables import InputError, number_cell, table_rows
 
 DEFAULT_DISTANCE = 1.7
 HEADERS = ["azimuth (°)", "elevation (°)", "distance"]
