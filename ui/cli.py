@@ -22,7 +22,11 @@ from onediffusion.version import __version__  # imports nothing heavy (onediffus
 PROG = "onediffusion-studio"
 FIRST_PORT = 7860  # Gradio's default; without a port the first free one from here is taken
 PORTS_TRIED = 100
-DTYPE_NAMES = ("bfloat16", "float16", "float32")  # ui.loader.DTYPES's keys, named here to answer without torch
+DTYPE_NAMES = (
+    "bfloat16",
+    "float16",
+    "float32",
+)  # onediffusion.serving.DTYPES's keys, named here to answer without torch
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 EVERY_ADDRESS = ("0.0.0.0", "::")
 KEEP_FILES = 3600  # seconds the served files are kept: ui.sessions.KEEP_FILES_SECONDS, named here without Gradio
@@ -331,7 +335,7 @@ def serve(launch: Launch) -> None:
     import torch
 
     from ui import Settings, Studio, build_demo, launch_options
-    from ui.sessions import sweep_every
+    from ui.sessions import steady_allocator, sweep_every, wants_steady_allocator
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     model = {"model": launch.model} if launch.model is not None else {}
@@ -346,6 +350,8 @@ def serve(launch: Launch) -> None:
         print(f"\nCould not load {info.requested}: {info.fallback_reason}\nUsing the demo model: {info.description}\n")
     if info.advice:
         print(info.advice, flush=True)  # what to run instead, or what this choice costs
+    if wants_steady_allocator(info.device, info.is_demo):
+        steady_allocator()  # large uploads no longer grow the app for good (ui.sessions)
     sweep_every(min(launch.keep_files, 600), launch.keep_files)  # the app's own run folders, as Gradio's cache
     try:
         build_demo(studio, launch.keep_files).launch(

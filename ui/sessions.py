@@ -17,6 +17,16 @@ Two fixes, both on Gradio's own hooks:
   ``/gradio_api/call/...``): a session pushed out only loses server-side copies of its shown/hidden
   toggles, which this app's events never read back.
 
+Large uploads left memory behind too, below Python: a session that uploads a 2048-pixel photo grew the app by
+about 0.45 MiB for good, and now and then by 31 MiB at once (glibc's allocator: after a large buffer is freed
+its mmap threshold rises, so later image buffers of 1 to 32 MiB come from per-thread heaps that fragment and
+are never given back; ``malloc_trim`` after each run did not help, nor did fewer arenas). A fixed 1 MiB
+threshold stops it (30 large uploads: +0.45 MiB each with the dynamic threshold, a plateau after the first 30
+with the fixed one), at a cost in the model's own step on a CPU, whose temporaries of that size are then
+mapped afresh each time: +5% a step for the demo model at 32 px, +18% for the medium test preset at 256 px
+(benchmarks/RESULTS.md). So ``steady_allocator`` fixes it where the model runs on a GPU or is the demo
+model, and leaves it on a CPU running anything larger, or where the host set ``MALLOC_MMAP_THRESHOLD_``.
+
 Files expire on one clock: Gradio's cache (``delete_cache``) and the app's own run folders
 (``ui.outputs.OUTPUT_ROOT``) are both cleared of what is older than ``keep_files`` seconds (one hour by
 default; ``--keep-files`` or ``ONEDIFFUSION_KEEP_FILES``).
@@ -24,9 +34,12 @@ default; ``--keep-files`` or ``ONEDIFFUSION_KEEP_FILES``).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import gradio as gr
@@ -61,6 +74,9 @@ def forget(blocks: gr.Blocks, session: str | None) -> bool:
     if state is not None:
         for component, value, _ in state.state_components:  # as Gradio does for expired state
             component.delete_callback(value)
+    queue = getattr(blocks, "_queue", None)  # its message queue: bounded (2,000 sessions), but no use now
+    if queue is not None:
+        queue.pending_messages_per_session.pop(session, None)
     return state is not None
 
 
@@ -91,3 +107,25 @@ def sweep_every(seconds: float, keep_seconds: float, root: Path = outputs.OUTPUT
 
     threading.Thread(target=loop, name="onediffusion-sweep", daemon=True).start()
     return stop
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def wants_steady_allocator(device: str, demo_model: bool, env: Mapping[str, str] = os.environ) -> bool:
+    """Whether to fix the allocator's mmap threshold (see the module's note): on a GPU, or for the demo model,
+    unless the host chose a threshold itself."""
+    return "MALLOC_MMAP_THRESHOLD_" not in env and (not device.startswith("cpu") or demo_model)
+
+
+def steady_allocator() -> bool:
+    """Fix glibc's mmap threshold at ``MMAP_THRESHOLD_BYTES``, so freed image buffers go back to the system;
+    whether it was done (not on other C libraries: musl, macOS and Windows keep theirs)."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        libc.gnu_get_libc_version  # noqa: B018 (glibc only: mallopt's parameter numbers are its own)
+    except (OSError, AttributeError, TypeError):
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))

@@ -53,7 +53,9 @@ def test_forget_drops_what_gradio_keeps_for_a_session(page_with_state):
     demo, holder = page_with_state.demo, page_with_state.demo.state_holder
     holder["alice"][page_with_state.state._id] = "alice's value"
     holder["bob"]  # noqa: B018 (Gradio makes a session's state on first sight)
+    demo._queue = SimpleNamespace(pending_messages_per_session={"alice": [], "bob": []})  # as a launched app's
     assert sessions.forget(demo, "alice")
+    assert list(demo._queue.pending_messages_per_session) == ["bob"]
     assert "alice" not in holder and "alice" not in holder.time_last_used and "bob" in holder
     assert page_with_state.deleted == ["alice's value"]  # State values go as Gradio lets them go
     assert not sessions.forget(demo, "alice") and not sessions.forget(demo, None)
@@ -186,3 +188,12 @@ def test_an_api_client_that_disconnects_frees_the_model(app_url):
         leaving.send_signal(signal.SIGKILL)
         leaving.wait()
     assert seconds_until_next_run(app_url) < NEXT_STARTS_WITHIN
+
+
+def test_the_allocator_is_steadied_on_a_gpu_or_for_the_demo_model_only():
+    assert sessions.wants_steady_allocator("cuda", demo_model=False, env={})
+    assert sessions.wants_steady_allocator("cpu", demo_model=True, env={})
+    assert not sessions.wants_steady_allocator("cpu", demo_model=False, env={})  # the model's CPU steps would pay
+    assert not sessions.wants_steady_allocator("cuda", demo_model=True, env={"MALLOC_MMAP_THRESHOLD_": "65536"})
+    # Where the C library is glibc (Linux here) the threshold is set; elsewhere nothing is done and False says so.
+    assert sessions.steady_allocator() == (os.uname().sysname == "Linux" and os.confstr("CS_GNU_LIBC_VERSION") != "")
