@@ -60,6 +60,7 @@ class Login:
 
     user: str
     password: str = field(repr=False)
+    given: str = field(default="", repr=False, compare=False)  # where: "--auth", "--auth-file 'f' line 3", ...
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,7 @@ def parse_login(text: str, where: str) -> Login:
         raise LaunchError(f"{where} has no user name before the colon: give each user as name:password.")
     if not password:
         raise LaunchError(f"{where} gives user {user!r} an empty password: give it as {user}:PASSWORD.")
-    return Login(user, password)
+    return Login(user, password, where)
 
 
 def _auth_file_text(file: Setting) -> str:
@@ -353,7 +354,7 @@ def _auth_file_text(file: Setting) -> str:
         raise LaunchError(f"{file}: there is no such file: check the path, or {file.instead}.")
     mode = stat.S_IMODE(path.stat().st_mode)
     if os.name != "nt" and mode & 0o066:  # group or others may read or write: passwords for anyone on the machine
-        who = "read" if mode & 0o044 else "change"
+        who = "read" if mode & 0o044 else "changed"
         raise LaunchError(
             f"{file} can be {who} by other users of this machine (mode {mode:o}): run chmod 600 "
             f"{shlex.quote(str(path))} so that only you can, then start again."
@@ -402,9 +403,12 @@ def check_auth(flags: list[str] | None, file: str | None, env: Mapping[str, str]
         logins += read_auth_file(Setting(file, "--auth-file"))
     if not flags and file is None and env.get(AUTH_VARIABLE):
         logins = _auth_from_env(Setting(env[AUTH_VARIABLE], AUTH_VARIABLE))
-    users = [login.user for login in logins]
-    if twice := next((user for user in users if users.count(user) > 1), None):
-        raise LaunchError(f"user {twice!r} is given twice: give each user once, with one password.")
+    first: dict[str, Login] = {}
+    for login in logins:  # Gradio keeps the last password of a user given twice: say so rather than guess
+        if (earlier := first.setdefault(login.user, login)) is not login:
+            raise LaunchError(
+                f"{login.given} gives user {login.user!r} again (first in {earlier.given}): give each user once."
+            )
     return tuple(logins)
 
 

@@ -104,7 +104,12 @@ BAD_SETTINGS = [  # (argv, environment, words the line must hold)
     pytest.param(["--auth", ":Sekr1t"], {}, ["--auth has no user name"], id="auth-no-user"),
     pytest.param(["--auth", "alice:"], {}, ["--auth gives user 'alice' an empty password"], id="auth-no-password"),
     pytest.param(["--auth", "a:1", "--auth", "bob"], {}, ["--auth number 2 is not USER:PASSWORD"], id="auth-second"),
-    pytest.param(["--auth", "a:1", "--auth", "a:2"], {}, ["user 'a' is given twice"], id="auth-user-twice"),
+    pytest.param(
+        ["--auth", "a:1", "--auth", "a:2"],
+        {},
+        ["--auth number 2 gives user 'a' again (first in --auth number 1)"],
+        id="auth-user-twice",
+    ),
     pytest.param(
         [], {"ONEDIFFUSION_AUTH": "Sekr1t"}, ["ONEDIFFUSION_AUTH is not USER:PASSWORD"], id="env-auth-no-colon"
     ),
