@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import os
+import shlex
 import socket
+import stat
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from onediffusion.version import __version__  # imports nothing heavy (onediffusion loads lazily)
@@ -29,6 +33,7 @@ DTYPE_NAMES = (
 )  # onediffusion.serving.DTYPES's keys, named here to answer without torch
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 EVERY_ADDRESS = ("0.0.0.0", "::")
+AUTH_VARIABLE = "ONEDIFFUSION_AUTH"
 KEEP_FILES = 3600  # seconds the served files are kept: ui.sessions.KEEP_FILES_SECONDS, named here without Gradio
 
 EXAMPLES = f"""examples:
@@ -44,12 +49,22 @@ environment:
   HF_HOME              where downloaded weights are kept (default ~/.cache/huggingface)
   ONEDIFFUSION_CACHE   where the random tiny fallback model is built (default ~/.cache/onediffusion)
   ONEDIFFUSION_KEEP_FILES  seconds the app keeps the files it hands out when --keep-files is not given ({KEEP_FILES})
+  {AUTH_VARIABLE}    user:password pairs, separated by commas, when neither --auth nor --auth-file is given
   SPACES_ZERO_GPU      set by Hugging Face ZeroGPU Spaces: CUDA is attached per call, so it is not checked
 """
 
 
 class LaunchError(Exception):
     """A setting this machine cannot honour; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class Login:
+    """One user allowed in; the password never shows in a repr (nor, below, in any message)."""
+
+    user: str
+    password: str = field(repr=False)
+    given: str = field(default="", repr=False, compare=False)  # where: "--auth", "--auth-file 'f' line 3", ...
 
 
 @dataclass(frozen=True)
@@ -66,11 +81,17 @@ class Launch:
     captioner: str | None = None  # None: the default captioner (ui.captioner.DEFAULT_CAPTIONER)
     mcp: bool = False
     keep_files: int = KEEP_FILES  # seconds
+    auth: tuple[Login, ...] = ()  # nobody asked for a password when empty
 
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.host in EVERY_ADDRESS else self.host
         return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
+
+    @property
+    def gradio_auth(self) -> list[tuple[str, str]] | None:
+        """The users as ``launch(auth=...)`` takes them; None leaves the app open."""
+        return [(login.user, login.password) for login in self.auth] or None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,6 +139,19 @@ def build_parser() -> _Parser:
         metavar="SECONDS",
         help="how long results and uploads stay on the server before they are deleted "
         f"(default: $ONEDIFFUSION_KEEP_FILES, else {KEEP_FILES})",
+    )
+    parser.add_argument(
+        "--auth",
+        action="append",
+        metavar="USER:PASSWORD",
+        help="ask for a user name and password on the page and the API; repeat for several users "
+        f"(default: ${AUTH_VARIABLE} when --auth-file is not given either, else no password)",
+    )
+    parser.add_argument(
+        "--auth-file",
+        metavar="PATH",
+        help="users from a file only you can read (chmod 600): one user:password a line, # comments; "
+        "combines with --auth",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -299,6 +333,121 @@ def check_keep_files(keep: Setting | None) -> int:
     return int(text)
 
 
+def parse_login(text: str, where: str) -> Login:
+    """``user:password``, split at the first colon (a password may hold more). ``where`` names it in errors,
+    which never show ``text``: it may be a password typed without its user."""
+    user, colon, password = text.partition(":")
+    user = user.strip()  # Gradio strips the name typed at login: one with spaces around it could never log in
+    if not colon:
+        raise LaunchError(f"{where} is not USER:PASSWORD (there is no colon): give each user as name:password.")
+    if not user:
+        raise LaunchError(f"{where} has no user name before the colon: give each user as name:password.")
+    if not password:
+        raise LaunchError(f"{where} gives user {user!r} an empty password: give it as {user}:PASSWORD.")
+    return Login(user, password, where)
+
+
+def _auth_file_text(file: Setting) -> str:
+    """The file's text, once it is known to be a file only its owner can read or change."""
+    path = Path(file.value).expanduser()
+    if not file.value.strip():
+        raise LaunchError(f"{file} is empty: give the file of user:password lines, or {file.instead}.")
+    if path.is_dir():
+        raise LaunchError(f"{file} is a folder: give the file of user:password lines inside it.")
+    if not path.is_file():
+        raise LaunchError(f"{file}: there is no such file: check the path, or {file.instead}.")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if os.name != "nt" and mode & 0o066:  # group or others may read or write: passwords for anyone on the machine
+        who = "read" if mode & 0o044 else "changed"
+        raise LaunchError(
+            f"{file} can be {who} by other users of this machine (mode {mode:o}): run chmod 600 "
+            f"{shlex.quote(str(path))} so that only you can, then start again."
+        )
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        why = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
+        raise LaunchError(f"{file} cannot be read ({why}): give a text file of user:password lines.") from None
+
+
+def read_auth_file(file: Setting) -> list[Login]:
+    """One ``user:password`` a line; blank lines and ``#`` comments skipped, spaces around a line ignored."""
+    logins = [
+        parse_login(line.strip(), f"{file} line {number}")
+        for number, line in enumerate(_auth_file_text(file).splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not logins:
+        raise LaunchError(f"{file} holds no user: add a line user:password for each, or {file.instead}.")
+    return logins
+
+
+def _auth_from_env(variable: Setting) -> list[Login]:
+    """``user:password`` pairs separated by commas, spaces around each ignored (so no password holds a comma
+    or ends in a space here: those go in --auth-file)."""
+    pairs = [pair.strip() for pair in variable.value.split(",")]
+    many = len([pair for pair in pairs if pair]) > 1
+    logins = [
+        parse_login(pair, f"{variable.source} entry {number}" if many else variable.source)
+        for number, pair in enumerate(pairs, start=1)
+        if pair
+    ]
+    if not logins:
+        raise LaunchError(f"{variable.source} holds no user: give user:password, or {variable.instead}.")
+    return logins
+
+
+def check_auth(flags: list[str] | None, file: str | None, env: Mapping[str, str]) -> tuple[Login, ...]:
+    """The users: every --auth and the --auth-file's together; $ONEDIFFUSION_AUTH only when neither is given."""
+    flags = flags or []
+    logins = [
+        parse_login(text, f"--auth number {n}" if len(flags) > 1 else "--auth") for n, text in enumerate(flags, 1)
+    ]
+    if file is not None:
+        logins += read_auth_file(Setting(file, "--auth-file"))
+    if not flags and file is None and env.get(AUTH_VARIABLE):
+        logins = _auth_from_env(Setting(env[AUTH_VARIABLE], AUTH_VARIABLE))
+    first: dict[str, Login] = {}
+    for login in logins:  # Gradio keeps the last password of a user given twice: say so rather than guess
+        if (earlier := first.setdefault(login.user, login)) is not login:
+            raise LaunchError(
+                f"{login.given} gives user {login.user!r} again (first in {earlier.given}): give each user once."
+            )
+    return tuple(logins)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``: localhost, 127.0.0.0/8 or ::1. Any other name counts as
+    reachable (it is not looked up): a warning too many beats one too few."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is IPv4's loopback too
+    return (mapped or address).is_loopback
+
+
+def open_warning(launch: Launch, env: Mapping[str, str]) -> str | None:
+    """The line to print when others can use the app without a password; None when only this machine can,
+    when users are set, or on a Hugging Face Space (``SPACE_ID``), whose visibility the Space's owner sets."""
+    if launch.auth or env.get("SPACE_ID"):
+        return None
+    reachable = not is_loopback(launch.host)
+    who = [f"anyone who can reach this machine's port {launch.port}"] if reachable else []
+    if launch.share:
+        who.append("anyone with its public gradio.live link")
+    if not who:
+        return None
+    local = ", or keep it to this machine with --host 127.0.0.1" if reachable else ""
+    return (
+        f"{PROG}: warning: no password is set, so {' and '.join(who)} can use the app (listening on "
+        f"{launch.host}): lock it with --auth USER:PASSWORD or --auth-file PATH{local}."
+    )
+
+
 def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
     """Every setting checked, the cheap ones first; a LaunchError names the first that cannot be honoured."""
     host = _setting(args.host, "--host", env, "GRADIO_SERVER_NAME") or Setting("127.0.0.1", "--host")
@@ -306,6 +455,7 @@ def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
         raise LaunchError(f"{host} is empty: use 127.0.0.1 (this machine only) or 0.0.0.0 (other machines too).")
     port = choose_port(host, _setting(args.port, "--port", env, "GRADIO_SERVER_PORT"))
     keep_files = check_keep_files(_setting(args.keep_files, "--keep-files", env, "ONEDIFFUSION_KEEP_FILES"))
+    auth = check_auth(args.auth, args.auth_file, env)
     model = _setting(args.model, "--model", env, "ONEDIFFUSION_MODEL")
     folder = check_model(model)
     device = Setting(args.device, "--device") if args.device is not None else None
@@ -325,6 +475,7 @@ def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
         args.captioner,
         args.mcp,
         keep_files,
+        auth,
     )
 
 
@@ -355,7 +506,11 @@ def serve(launch: Launch) -> None:
     sweep_every(min(launch.keep_files, 600), launch.keep_files)  # the app's own run folders, as Gradio's cache
     try:
         build_demo(studio, launch.keep_files).launch(
-            server_name=launch.host, server_port=launch.port, share=launch.share, **launch_options(mcp=launch.mcp)
+            server_name=launch.host,
+            server_port=launch.port,
+            share=launch.share,
+            auth=launch.gradio_auth,
+            **launch_options(mcp=launch.mcp),
         )
     except OSError as err:  # the port, free when checked, taken while the model loaded
         sys.exit(f"{PROG}: error: cannot serve on {launch.url}: {str(err).splitlines()[0]}; start again.")
@@ -368,6 +523,8 @@ def main(argv: list[str] | None = None) -> None:
         launch = check(args, dict(os.environ))
     except LaunchError as err:
         parser.error(str(err))
+    if warning := open_warning(launch, os.environ):
+        print(warning, file=sys.stderr, flush=True)
     tools = f" (tools for agents at {launch.url}gradio_api/mcp/)" if launch.mcp else ""
     print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}{tools}", flush=True)
     try:

@@ -18,7 +18,14 @@ from onediffusion.version import __version__
 from ui.cli import DTYPE_NAMES, FIRST_PORT, build_parser, check
 
 ROOT = Path(__file__).resolve().parents[2]
-LAUNCHER_VARIABLES = ("GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME", "ONEDIFFUSION_MODEL", "SPACES_ZERO_GPU")
+LAUNCHER_VARIABLES = (
+    "GRADIO_SERVER_PORT",
+    "GRADIO_SERVER_NAME",
+    "ONEDIFFUSION_MODEL",
+    "ONEDIFFUSION_AUTH",
+    "SPACES_ZERO_GPU",
+    "SPACE_ID",
+)
 STARTUP_SECONDS = 180
 
 
@@ -92,6 +99,24 @@ BAD_SETTINGS = [  # (argv, environment, words the line must hold)
         id="env-model-missing-folder",
     ),
     pytest.param(["--no-such-flag"], {}, ["unrecognized arguments: --no-such-flag"], id="unknown-flag"),
+    # Passwords: the line names the flag or variable, and the user when there is one, never the text given
+    pytest.param(["--auth", "Sekr1t"], {}, ["--auth is not USER:PASSWORD", "no colon"], id="auth-no-colon"),
+    pytest.param(["--auth", ":Sekr1t"], {}, ["--auth has no user name"], id="auth-no-user"),
+    pytest.param(["--auth", "alice:"], {}, ["--auth gives user 'alice' an empty password"], id="auth-no-password"),
+    pytest.param(["--auth", "a:1", "--auth", "bob"], {}, ["--auth number 2 is not USER:PASSWORD"], id="auth-second"),
+    pytest.param(
+        ["--auth", "a:1", "--auth", "a:2"],
+        {},
+        ["--auth number 2 gives user 'a' again (first in --auth number 1)"],
+        id="auth-user-twice",
+    ),
+    pytest.param(
+        [], {"ONEDIFFUSION_AUTH": "Sekr1t"}, ["ONEDIFFUSION_AUTH is not USER:PASSWORD"], id="env-auth-no-colon"
+    ),
+    pytest.param(
+        [], {"ONEDIFFUSION_AUTH": "a:1, bob:"}, ["ONEDIFFUSION_AUTH entry 2", "'bob'", "empty password"], id="env-auth"
+    ),
+    pytest.param([], {"ONEDIFFUSION_AUTH": " , "}, ["ONEDIFFUSION_AUTH holds no user"], id="env-auth-no-user"),
 ]
 
 
@@ -119,7 +144,13 @@ def test_help_shows_three_examples_and_every_variable():
     assert len(examples) == 3 and all(line.strip().startswith(("onediffusion-studio", "HF_")) for line in examples)
     for words in ("offline demo", "--offload", "--model ./my-checkpoint", "lehduong/OneDiffusion"):
         assert words in result.stdout
-    for variable in ("ONEDIFFUSION_MODEL", "GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME", "HF_HUB_OFFLINE"):
+    for variable in (
+        "ONEDIFFUSION_MODEL",
+        "GRADIO_SERVER_PORT",
+        "GRADIO_SERVER_NAME",
+        "HF_HUB_OFFLINE",
+        "ONEDIFFUSION_AUTH",
+    ):
         assert f"\n  {variable}" in result.stdout
 
 

@@ -34,11 +34,12 @@ def mcp_url(tiny_model_dir) -> str:
         yield f"{url}gradio_api/mcp/"
 
 
-def session(url: str, work):
-    """Run ``await work(session)`` in one MCP client session on ``url``; returns what it returns."""
+def session(url: str, work, headers: dict[str, str] | None = None):
+    """Run ``await work(session)`` in one MCP client session on ``url`` (sending ``headers`` with each request);
+    returns what it returns."""
 
     async def run():
-        async with streamablehttp_client(url) as (read, write, _):
+        async with streamablehttp_client(url, headers=headers) as (read, write, _):
             async with mcp.ClientSession(read, write) as client:
                 await client.initialize()
                 return await work(client)
