@@ -448,6 +448,18 @@ def open_warning(launch: Launch, env: Mapping[str, str]) -> str | None:
     )
 
 
+def mcp_warning(launch: Launch) -> str | None:
+    """The line to print when the MCP server is asked for behind a password: Gradio 6.31 lists its tools to
+    anyone but runs each call through an internal client without the login, so every call fails
+    (tests/app/test_auth.py)."""
+    if not (launch.mcp and launch.auth):
+        return None
+    return (
+        f"{PROG}: warning: --mcp behind a password lists the tools to anyone and runs none of them (Gradio serves "
+        "MCP calls without the login): drop --mcp, or serve the tools from a second app on 127.0.0.1."
+    )
+
+
 def check(args: argparse.Namespace, env: dict[str, str]) -> Launch:
     """Every setting checked, the cheap ones first; a LaunchError names the first that cannot be honoured."""
     host = _setting(args.host, "--host", env, "GRADIO_SERVER_NAME") or Setting("127.0.0.1", "--host")
@@ -523,8 +535,9 @@ def main(argv: list[str] | None = None) -> None:
         launch = check(args, dict(os.environ))
     except LaunchError as err:
         parser.error(str(err))
-    if warning := open_warning(launch, os.environ):
-        print(warning, file=sys.stderr, flush=True)
+    for warning in (open_warning(launch, os.environ), mcp_warning(launch)):
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
     tools = f" (tools for agents at {launch.url}gradio_api/mcp/)" if launch.mcp else ""
     print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}{tools}", flush=True)
     try:

@@ -268,5 +268,16 @@ def test_mcp_lists_the_tools_to_anyone_but_runs_none_under_auth(auth_app, alice)
 
 def test_no_password_reaches_the_apps_log(auth_app, alice):
     log = auth_app.log.read_text()
-    assert "Running on local URL" in log and "onediffusion-studio: warning" not in log  # users set: no warning
+    warnings = [line for line in log.splitlines() if "onediffusion-studio: warning" in line]
+    assert "Running on local URL" in log and len(warnings) == 1  # users set: no open-address warning
+    assert warnings[0].startswith("onediffusion-studio: warning: --mcp behind a password lists the tools to anyone")
     assert not any(secret in log for secret in SECRETS)
+
+
+def test_mcp_behind_a_password_is_warned_about():
+    from ui.cli import build_parser, check, mcp_warning
+
+    parse = build_parser().parse_args
+    assert mcp_warning(check(parse(["--mcp"]), {})) is None
+    assert mcp_warning(check(parse(["--auth", "alice:pw"]), {})) is None
+    assert "lists the tools to anyone and runs none" in mcp_warning(check(parse(["--mcp", "--auth", "a:pw"]), {}))
