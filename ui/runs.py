@@ -5,9 +5,12 @@ tab); ``Runs.cancellable`` turns that into a stop token the pipeline checks afte
 cancelled run ends at once instead of finishing, unseen, while the queue waits.
 
 On ZeroGPU Spaces the model runs in a worker process that ``spaces`` forks, where a ``threading.Event`` set
-in the app's process is never seen. So each running model turn also holds a slot in a flag array in shared
-memory, made at import (before any fork, so parent and every forked worker map the same bytes); Stop raises
+in the app's process is never seen. So each running model turn also holds a slot in a flag array; Stop raises
 the slot's flag, and the step callback, given only the slot number, reads it in whichever process it runs.
+The array is this process's own bytes until ZeroGPU asks for it shared (``share_stop_flags``, from
+``ui.zerogpu.gpu_decorator`` when the host is built, before any fork): then it is shared memory that parent
+and every forked worker map alike. Nothing is made at import, so the app imports where there is no fork
+(Windows, macOS's default).
 """
 
 from __future__ import annotations
@@ -20,21 +23,32 @@ import logging
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import gradio as gr
 
 STOPPED = "Stopped before the end: nothing was generated."
 STOP_SLOTS = 64  # model turns are one at a time per host: a few hosts in tests at most
-_FLAGS = multiprocessing.get_context("fork").RawArray("b", STOP_SLOTS)
+_flags: bytearray | Any = bytearray(STOP_SLOTS)  # a fork-shared RawArray once share_stop_flags has run
 _free_slots = list(range(STOP_SLOTS))
 _slots_lock = threading.Lock()
 logger = logging.getLogger("onediffusion.studio")
 
 
+def share_stop_flags() -> None:
+    """Make the stop flags shared memory that forked workers see (ZeroGPU); call before the first fork. Flags
+    raised so far are kept."""
+    global _flags
+    if isinstance(_flags, bytearray):
+        shared = multiprocessing.get_context("fork").RawArray("b", STOP_SLOTS)
+        shared[:] = list(_flags)
+        _flags = shared
+
+
 def stop_requested(slot: int) -> bool:
     """Whether Stop was pressed for the run holding ``slot``; valid in the app's process and in a forked worker
     (a slot of -1, none held, is never stopped)."""
-    return slot >= 0 and bool(_FLAGS[slot])
+    return slot >= 0 and bool(_flags[slot])
 
 
 class StopToken:
@@ -50,7 +64,7 @@ class StopToken:
         with self._lock:
             self._set = True
             if self.slot >= 0:
-                _FLAGS[self.slot] = 1
+                _flags[self.slot] = 1
 
     def is_set(self) -> bool:
         return self._set or stop_requested(self.slot)
@@ -65,7 +79,7 @@ class StopToken:
             logger.warning("All %d stop slots are in use: Stop reaches only this process for this run.", STOP_SLOTS)
         with self._lock:
             if slot >= 0:
-                _FLAGS[slot] = int(self._set)
+                _flags[slot] = int(self._set)
             self.slot = slot
         try:
             yield slot

@@ -9,9 +9,12 @@ runs short or hold the queue for a quick one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from onediffusion.tasks import TaskSpec
+
+from .runs import share_stop_flags
 
 # The full-size transformer's FLOPs per call at batch 1 (benchmarks/flops.py, 1024x1024 text to image:
 # 44.4 TFLOP at batch 2, of which 9.9 the soft-capped self-attention, quadratic in tokens).
@@ -48,4 +51,6 @@ def gpu_decorator(duration: int | Callable = gpu_seconds) -> Callable[[Callable]
         import spaces
     except ImportError:
         return lambda fn: fn
+    if os.environ.get("SPACES_ZERO_GPU"):  # calls will run in forked workers: Stop must reach them
+        share_stop_flags()
     return spaces.GPU(duration=duration)

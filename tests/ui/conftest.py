@@ -89,8 +89,9 @@ def desktop_page(browser, url: str, timeout_ms: int):
 
 
 @contextlib.contextmanager
-def launched_app(*args: str, log_name: str = "app.log"):
-    """``python app.py ARGS --port <free>`` offline, exactly as a user starts it; yields its URL."""
+def launched_app(*args: str, log_name: str = "app.log", prelude: str = ""):
+    """``python app.py ARGS --port <free>`` offline, exactly as a user starts it; yields its URL. ``prelude``:
+    Python run first in the app's process (then the launcher runs as ``app.py`` would)."""
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / log_name
     port = free_port()
@@ -104,8 +105,9 @@ def launched_app(*args: str, log_name: str = "app.log"):
         "GRADIO_HEARTBEAT_INTERVAL": "1",  # a gradio_client that leaves is noticed within a second, not 15
     }
     with log.open("w") as handle:
+        entry = ["-c", f"{prelude}\nimport runpy; runpy.run_path('app.py', run_name='__main__')"] if prelude else []
         process = subprocess.Popen(
-            [sys.executable, "app.py", *args, "--port", str(port)],
+            [sys.executable, *(entry or ["app.py"]), *args, "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=handle,

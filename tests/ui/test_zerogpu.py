@@ -27,6 +27,7 @@ from spaces.zero.types import OkResult
 
 from onediffusion import attention
 from onediffusion.tasks import TaskSpec
+from ui import runs
 from ui.host import RunOptions
 from ui.runs import STOPPED, StopToken, stop_requested
 from ui.zerogpu import MAX_SECONDS, MIN_SECONDS, gpu_decorator, gpu_seconds, request_flop
@@ -172,7 +173,18 @@ def _forked_gpu_call(studio, children: list):
     return call
 
 
+def test_zero_gpu_shares_the_stop_flags_before_any_fork(monkeypatch):
+    monkeypatch.setattr(runs, "_flags", bytearray(runs.STOP_SLOTS))  # as imported: this process's own bytes
+    gpu_decorator()
+    assert isinstance(runs._flags, bytearray)  # off ZeroGPU nothing forks: nothing shared is made
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    runs._flags[5] = 1
+    gpu_decorator()
+    assert not isinstance(runs._flags, bytearray) and runs._flags[5] == 1  # shared now, raised flags kept
+
+
 def test_stop_reaches_the_model_in_a_forked_child(studio, monkeypatch):
+    runs.share_stop_flags()  # what gpu_decorator does on ZeroGPU
     children: list = []
     monkeypatch.setattr(studio, "_call_on_gpu", _forked_gpu_call(studio, children))
     STEPS_SEEN.value = 0
