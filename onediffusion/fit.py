@@ -9,13 +9,13 @@ limit, free GPU memory from CUDA.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import torch
+from safetensors import SafetensorError, safe_open
 
 from .loading import NETWORKS, PUBLISHED_MODEL
 
@@ -122,14 +122,14 @@ def plan_fit(
 
 
 def _safetensors_dtype_bytes(path: Path) -> int | None:
-    """Bytes per element of the first tensor in a safetensors file's header (None if unreadable)."""
+    """Bytes per element of the first tensor in a safetensors file (from its header; None if unreadable: the
+    loader then names what is wrong with it)."""
     try:
-        with path.open("rb") as f:
-            header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-        dtype = next(entry["dtype"] for name, entry in header.items() if name != "__metadata__")
-    except (OSError, ValueError, StopIteration, KeyError, TypeError):
+        with safe_open(path, "pt") as weights:
+            first = next(iter(weights.keys()), None)
+            return None if first is None else _DTYPE_BYTES.get(weights.get_slice(first).get_dtype())
+    except (OSError, SafetensorError):
         return None
-    return _DTYPE_BYTES.get(dtype)
 
 
 def folder_need(folder: Path, dtype: torch.dtype, captioner: int = 0) -> Need | None:

@@ -17,7 +17,8 @@ from urllib.parse import urlparse
 import torch
 
 from .fit import FitDecision, Need, folder_need, free_gpu, free_ram, hub_model_info, hub_need, plan_fit
-from .loading import PUBLISHED_MODEL, ModelLoadError, hub_offline, is_hub_id, read_studio
+from .hub import hub_offline, is_hub_id
+from .loading import PUBLISHED_MODEL, ModelLoadError, read_studio
 from .paths import MINI_MODEL
 from .pipeline import OneDiffusionPipeline
 

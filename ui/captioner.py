@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from onediffusion.loading import hub_offline, is_hub_id
+from onediffusion.hub import hub_offline, is_hub_id
 
 logger = logging.getLogger("onediffusion.studio")
 

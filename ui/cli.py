@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from onediffusion.hub import is_hub_id  # imports only huggingface_hub's validators (no torch)
 from onediffusion.version import __version__  # imports nothing heavy (onediffusion loads lazily)
 
 PROG = "onediffusion-studio"
@@ -254,7 +255,7 @@ def check_model(model: Setting | None) -> Path | None:
         )
     if path.is_dir():
         return path
-    if text.startswith(("/", ".", "~")) or text.count("/") != 1 or "\\" in text:
+    if not is_hub_id(text):
         raise LaunchError(
             f"{model}: there is no such folder here, and it is not a hub id like owner/name: check the path."
         )

@@ -148,7 +148,7 @@ def test_none_is_disabled_with_a_reason_and_never_loads(photo, monkeypatch):
 
 
 def test_hub_id_not_downloaded_offline_is_unavailable_in_plain_words(photo, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     name = "nobody-here/not-a-cached-captioner"
     captioner = Captioner(name)  # must not raise
     assert not captioner.available

@@ -124,7 +124,7 @@ def test_switched_off_the_buttons_are_greyed_out_and_say_why(tiny_pipe, photo):
 
 
 def test_offline_the_default_captioner_is_unavailable_in_plain_words(tiny_pipe, photo, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     studio = Studio.for_pipeline(tiny_pipe, name="tiny")  # no --captioner: the default
     available, reason = studio.captions_available()
     assert studio.settings.captioner == DEFAULT_CAPTIONER and not available
