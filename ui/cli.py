@@ -25,8 +25,7 @@ from onediffusion.hub import is_hub_id  # imports only huggingface_hub's validat
 from onediffusion.version import __version__  # imports nothing heavy (onediffusion loads lazily)
 
 PROG = "onediffusion-studio"
-FIRST_PORT = 7860  # Gradio's default; without a port the first free one from here is taken
-PORTS_TRIED = 100
+FIRST_PORT = 7860  # Gradio's default: without a port, Gradio takes the first free one from here (GRADIO_NUM_PORTS)
 DTYPE_NAMES = (
     "bfloat16",
     "float16",
@@ -46,6 +45,7 @@ environment:
   ONEDIFFUSION_MODEL   the model when --model is not given (a hub id or a local folder)
   GRADIO_SERVER_PORT   the port when --port is not given (else the first free one from {FIRST_PORT})
   GRADIO_SERVER_NAME   the address when --host is not given (0.0.0.0 in Docker and on Spaces)
+  GRADIO_NUM_PORTS     how many ports from {FIRST_PORT} Gradio tries without a port (its default: 100)
   HF_HUB_OFFLINE=1     never reach the hub: a hub model must be in the local cache, else the demo model runs
   HF_HOME              where downloaded weights are kept (default ~/.cache/huggingface)
   ONEDIFFUSION_CACHE   where the random tiny fallback model is built (default ~/.cache/onediffusion)
@@ -77,7 +77,7 @@ class Launch:
     dtype: str | None
     offload: bool
     host: str
-    port: int
+    port: int | None  # None: Gradio takes the first free one from FIRST_PORT
     share: bool
     captioner: str | None = None  # None: the default captioner (ui.captioner.DEFAULT_CAPTIONER)
     mcp: bool = False
@@ -85,7 +85,10 @@ class Launch:
     auth: tuple[Login, ...] = ()  # nobody asked for a password when empty
 
     @property
-    def url(self) -> str:
+    def url(self) -> str | None:
+        """Where the app will answer; None until Gradio has picked the port."""
+        if self.port is None:
+            return None
         host = "127.0.0.1" if self.host in EVERY_ADDRESS else self.host
         return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
 
@@ -185,7 +188,7 @@ def parse_port(port: Setting) -> int:
     number = int(port.value) if port.value.strip().isdigit() else 0
     if not 1 <= number <= 65535:
         raise LaunchError(
-            f"{port} is not a port: give a whole number from 1024 to 65535, or {port.instead} "
+            f"{port} is not a port: give a whole number from 1 to 65535, or {port.instead} "
             f"to take the first free one from {FIRST_PORT}."
         )
     return number
@@ -221,22 +224,13 @@ def _bind_message(err: OSError, host: Setting, port: Setting) -> str:
     return f"cannot listen on {host.value} port {port.value}: {err.strerror or err}."
 
 
-def choose_port(host: Setting, port: Setting | None) -> int:
-    """The port asked for when it is free here, else an error; without one, the first free from 7860."""
-    if port is not None:
-        number = parse_port(port)
-        if err := _bind_error(host.value, number):
-            raise LaunchError(_bind_message(err, host, port))
-        return number
-    for number in range(FIRST_PORT, FIRST_PORT + PORTS_TRIED):
-        err = _bind_error(host.value, number)
-        if err is None:
-            return number
-        if err.errno != errno.EADDRINUSE:
-            raise LaunchError(_bind_message(err, host, Setting(str(number), "--port")))
-    raise LaunchError(
-        f"ports {FIRST_PORT} to {FIRST_PORT + PORTS_TRIED - 1} are all taken: pass a free one with --port."
-    )
+def choose_port(host: Setting, port: Setting | None) -> int | None:
+    """The port asked for when it is free here, else an error. Without one, None once the address is known to
+    be this machine's: Gradio's launch then takes the first free port from 7860 (``GRADIO_NUM_PORTS`` tried)."""
+    number = parse_port(port) if port is not None else 0  # 0: any free port, to check the address alone
+    if err := _bind_error(host.value, number):
+        raise LaunchError(_bind_message(err, host, port or Setting(str(FIRST_PORT), "--port")))
+    return number or None
 
 
 def check_model(model: Setting | None) -> Path | None:
@@ -437,7 +431,8 @@ def open_warning(launch: Launch, env: Mapping[str, str]) -> str | None:
     if launch.auth or env.get("SPACE_ID"):
         return None
     reachable = not is_loopback(launch.host)
-    who = [f"anyone who can reach this machine's port {launch.port}"] if reachable else []
+    port = f"port {launch.port}" if launch.port else "the app's port"
+    who = [f"anyone who can reach this machine's {port}"] if reachable else []
     if launch.share:
         who.append("anyone with its public gradio.live link")
     if not who:
@@ -526,7 +521,8 @@ def serve(launch: Launch) -> None:
             **launch_options(mcp=launch.mcp),
         )
     except OSError as err:  # the port, free when checked, taken while the model loaded
-        sys.exit(f"{PROG}: error: cannot serve on {launch.url}: {str(err).splitlines()[0]}; start again.")
+        where = launch.url or f"a free port from {FIRST_PORT}"
+        sys.exit(f"{PROG}: error: cannot serve on {where}: {str(err).splitlines()[0]}; start again.")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -539,8 +535,9 @@ def main(argv: list[str] | None = None) -> None:
     for warning in (open_warning(launch, os.environ), mcp_warning(launch)):
         if warning:
             print(warning, file=sys.stderr, flush=True)
-    tools = f" (tools for agents at {launch.url}gradio_api/mcp/)" if launch.mcp else ""
-    print(f"OneDiffusion Studio: loading the model, then serving on {launch.url}{tools}", flush=True)
+    where = launch.url or f"the first free port from {FIRST_PORT} (its address follows)"
+    tools = f" (tools for agents at {launch.url or '<address>/'}gradio_api/mcp/)" if launch.mcp else ""
+    print(f"OneDiffusion Studio: loading the model, then serving on {where}{tools}", flush=True)
     try:
         serve(launch)
     except KeyboardInterrupt:

@@ -77,7 +77,7 @@ BAD_SETTINGS = [  # (argv, environment, words the line must hold)
     pytest.param(["--device", "mps"], {}, ["--device 'mps'", "MPS"], id="no-mps", marks=NO_MPS),
     pytest.param(["--device", f"cuda:{max(torch.cuda.device_count(), 1)}"], {}, ["--device 'cuda:"], id="cuda-index"),
     pytest.param(["--offload"], {}, ["--offload", "CUDA"], id="offload-without-gpu", marks=NO_CUDA),
-    pytest.param(["--port", "99999"], {}, ["--port '99999'", "1024 to 65535"], id="port-out-of-range"),
+    pytest.param(["--port", "99999"], {}, ["--port '99999'", "from 1 to 65535"], id="port-out-of-range"),
     pytest.param(["--port", "abc"], {}, ["--port 'abc'", "leave --port out"], id="port-not-a-number"),
     pytest.param(["--port", "0"], {}, ["--port '0'"], id="port-zero"),
     pytest.param([], {"GRADIO_SERVER_PORT": "abc"}, ["GRADIO_SERVER_PORT='abc'", "unset"], id="env-port-not-a-number"),
@@ -170,7 +170,7 @@ def test_settings_come_from_the_flags_then_the_environment_then_the_defaults(tak
     default = check(parse([]), {})
     assert (default.model, default.host, default.share, default.offload) == (None, "127.0.0.1", False, False)
     assert not default.mcp
-    assert default.port >= FIRST_PORT and default.url == f"http://127.0.0.1:{default.port}/"
+    assert default.port is None and default.url is None  # Gradio's launch takes the first free port from 7860
     port = _first_free(taken_port + 1)
     env = {"ONEDIFFUSION_MODEL": "owner/mine", "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "0.0.0.0"}
     from_env = check(parse([]), env)
@@ -230,9 +230,9 @@ def test_without_a_port_the_first_free_one_from_7860_serves(tiny_model_dir, tmp_
             stderr=subprocess.STDOUT,
         )
     try:
-        url = _wait_for_line(log, "serving on", process).split("serving on ")[1].strip()
-        assert url == f"http://127.0.0.1:{expected}/"
-        _wait_for_line(log, f"Running on local URL:  http://127.0.0.1:{expected}", process)
+        assert "serving on the first free port from 7860" in _wait_for_line(log, "serving on", process)
+        _wait_for_line(log, f"Running on local URL:  http://127.0.0.1:{expected}", process)  # Gradio's own line
+        url = f"http://127.0.0.1:{expected}/"
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200
     finally:
@@ -240,3 +240,33 @@ def test_without_a_port_the_first_free_one_from_7860_serves(tiny_model_dir, tmp_
         process.wait(timeout=30)
         for sock in held:
             sock.close()
+
+
+def test_the_port_rule_is_the_message():
+    from ui.cli import LaunchError, Setting, parse_port
+
+    assert parse_port(Setting("1", "--port")) == 1 and parse_port(Setting("65535", "--port")) == 65535
+    for bad in ("0", "65536", "-1", "http"):
+        with pytest.raises(LaunchError, match="a whole number from 1 to 65535"):
+            parse_port(Setting(bad, "--port"))
+
+
+@pytest.mark.slow
+def test_gradio_num_ports_bounds_the_search(tiny_model_dir):
+    """Without a port, Gradio's own search serves (and honours GRADIO_NUM_PORTS): with 7860 taken and one port
+    to try, the launcher ends in one line."""
+    held = _hold(FIRST_PORT)
+    if held is None:
+        pytest.skip(f"port {FIRST_PORT} is in use by another program here")
+    try:
+        result = run_app("--model", str(tiny_model_dir), env=launcher_env(GRADIO_NUM_PORTS="1"))
+    finally:
+        held.close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "onediffusion-studio: error: cannot serve on a free port from 7860: Cannot find empty port in range: 7860-7860"
+        )
+    )
