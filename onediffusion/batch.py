@@ -29,7 +29,7 @@ from tqdm import tqdm
 from . import camera_presets as cams
 from .defaults import ModelDefaults
 from .images import to_rgb
-from .metadata import ResultSettings, save_png
+from .metadata import ResultSettings, save_png, typed_fields
 from .prompts import MAX_PROMPT_TOKENS, fallback_negative_prompt, token_count
 from .serving import Settings, load_pipeline
 from .slots import CameraSlot, ImageSlot
@@ -47,7 +47,7 @@ PARAM_KINDS = {
 }  # fmt: skip
 PROMPT_PARAMS = ("caption", "instruction", "target_caption")  # where a prompt goes: the first the task takes
 SINGLE_IMAGE_PARAMS = ("image", "condition")
-_KIND_WORDS = {int: "a whole number", float: "a number", str: "text", list: "a list"}
+_KIND_WORDS = {"int": "a whole number", "float": "a number", "str": "text", "list": "a list"}
 SPEC_KEYS = {"task", "name", "prompt", "images", "seed", "steps", "guidance", "size", "negative_prompt"}
 
 
@@ -152,32 +152,32 @@ def _fill_from_spec(item: Item, spec: dict, folder: Path, options: dict) -> None
     unknown = set(spec) - SPEC_KEYS - set(params)
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)} for task {item.task!r}.")
+    typed = _typed(spec)
     inputs = {k: v for k, v in options.items() if k in params}
     inputs.update({k: spec[k] for k in params if k in spec})
     if "prompt" in spec:
-        inputs[next(p for p in PROMPT_PARAMS if p in params)] = _typed(spec, "prompt", str)  # every task has one
+        inputs[next(p for p in PROMPT_PARAMS if p in params)] = typed["prompt"]  # every task takes one
     if "images" in spec:
-        inputs.update(_place_images(item.task, _typed(spec, "images", list)))
+        inputs.update(_place_images(item.task, typed["images"]))
     for key in [k for k in inputs if PARAM_KINDS[k] in ("path", "paths")]:
         inputs[key] = _resolve(inputs[key], folder)
     item.inputs = inputs
     item.name = str(spec.get("name") or f"{item.name}-{item.task}")
-    item.seed = _typed(spec, "seed", int, None)
-    item.steps, item.guidance = _typed(spec, "steps", int, None), _typed(spec, "guidance", float, None)
-    item.negative_prompt = _typed(spec, "negative_prompt", str, None)
-    size = spec.get("size")
-    item.size = "x".join(str(v) for v in size) if isinstance(size, list) else _typed(spec, "size", str, None)
+    item.seed, item.steps, item.guidance = typed.get("seed"), typed.get("steps"), typed.get("guidance")
+    item.negative_prompt = typed.get("negative_prompt")
+    size = typed.get("size")
+    item.size = "x".join(str(v) for v in size) if isinstance(size, list) else size
 
 
-def _typed(spec: dict, key: str, kind: type, default=...):
-    if key not in spec:
-        if default is ...:
-            raise ValueError(f"`{key}` is missing.")
-        return default
-    value = spec[key]
-    if isinstance(value, bool) or not (isinstance(value, kind) or (kind is float and isinstance(value, int))):
-        raise ValueError(f"`{key}` must be {_KIND_WORDS[kind]}, got {value!r}.")
-    return value
+def _typed(spec: dict) -> dict:
+    """The spec's settings, typed by the rule result files are read by (``metadata.TypedFields``); the first
+    that is not what it should be raises ValueError naming it."""
+    values, wrong = typed_fields(spec)
+    if wrong:
+        name, kinds = next(iter(wrong.items()))
+        words = " or ".join(_KIND_WORDS[kind] for kind in kinds)
+        raise ValueError(f"`{name}` must be {words}, got {spec[name]!r}.")
+    return values
 
 
 def _place_images(task: str, images: list) -> dict:
@@ -549,14 +549,9 @@ def load_run(args: argparse.Namespace, device: str) -> Run:
     )
 
 
-def merge_manifest(output: Path, processes: int) -> list[dict]:
-    """The processes' part files -> one manifest.jsonl in input order (the part files removed)."""
-    lines = []
-    for part in sorted(output.glob(".manifest.part-*.jsonl")):
-        if int(part.stem.rsplit("-", 1)[1].split(".")[0]) < processes:
-            lines += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines() if line]
-        part.unlink()
-    lines.sort(key=lambda line: line["index"])
+def write_manifest(output: Path, lines: list[dict]) -> list[dict]:
+    """Every process's lines -> one manifest.jsonl in input order, written whole or not at all."""
+    lines = sorted(lines, key=lambda line: line["index"])
     partial = output / f".{MANIFEST}.part"
     partial.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
     os.replace(partial, output / MANIFEST)
@@ -586,6 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not items:
         parser.error(f"{args.input} holds no items.")
     from accelerate import PartialState  # one process, or one of those `accelerate launch` started
+    from accelerate.utils import gather_object
 
     # PartialState reads ACCELERATE_USE_CPU only when told: without it, processes launched on a machine
     # without GPUs would each run every item alone instead of sharing them over gloo.
@@ -597,12 +593,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = f"process {rank}" if state.num_processes > 1 else "batch"
         with tqdm(total=len(mine), unit="item", desc=label, position=rank, file=sys.stderr) as bar:
             lines = process(mine, run, bar)
-    part = args.output / f".manifest.part-{rank}.jsonl"
-    part.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-    state.wait_for_everyone()
+    lines = gather_object(lines)  # every process's lines, on every process (one process: its own)
     if not state.is_main_process:
         return 0
-    return summary(merge_manifest(args.output, state.num_processes), args.output)
+    return summary(write_manifest(args.output, lines), args.output)
 
 
 if __name__ == "__main__":

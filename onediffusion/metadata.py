@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .version import __version__
 
@@ -37,6 +38,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _PARAM_FIELDS = {"Steps": "steps", "CFG scale": "guidance", "Seed": "seed", "Model": "model", "Task": "task",
                  "Version": "version"}  # fmt: skip
+
+
+_RESULT_FIELDS = ("prompt", "negative_prompt", "task", "model", "version", "seed", "steps", "width", "height",
+                  "guidance")  # fmt: skip
 
 
 def app_version() -> str:
@@ -95,21 +100,62 @@ class ResultSettings:
         return f"{self.prompt}{negative}\n{last}"
 
 
-_TYPES = {"prompt": str, "negative_prompt": str, "task": str, "model": str, "version": str, "seed": int,
-          "steps": int, "width": int, "height": int, "guidance": float}  # fmt: skip
+class TypedFields(BaseModel):
+    """The typed settings a result's JSON, a PNG's ``parameters`` or a batch line may hold: one rule for all
+    (strict: ``"5"`` is not a number and ``true`` not 1; a whole number is a fine guidance). Every field is
+    optional; what each reader requires, it checks itself."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    task: str | None = None
+    model: str | None = None
+    version: str | None = None
+    seed: int | None = None
+    steps: int | None = None
+    width: int | None = None
+    height: int | None = None
+    guidance: float | None = None
+    images: list | None = None  # a batch line's image paths
+    size: str | list | None = None  # a batch line's size: "WxH" or [W, H]
+
+
+def typed_fields(data: dict) -> tuple[dict, dict[str, list[str]]]:
+    """The fields of ``data`` that ``TypedFields`` accepts, as values; and those it does not, as {name: the
+    type names it takes}. Absent fields are in neither."""
+    given = {name: data[name] for name in TypedFields.model_fields if name in data and data[name] is not None}
+    try:
+        return TypedFields.model_validate(given).model_dump(exclude_unset=True), {}
+    except ValidationError as err:
+        wrong = sorted({str(error["loc"][0]) for error in err.errors()})
+    good = TypedFields.model_validate({k: v for k, v in given.items() if k not in wrong})
+    return good.model_dump(exclude_unset=True), {name: _type_names(name) for name in wrong}
+
+
+def _type_names(name: str) -> list[str]:
+    """``str | list | None`` -> ["str", "list"]."""
+    annotation = str(TypedFields.model_fields[name].annotation)
+    return [part.strip() for part in annotation.split("|") if part.strip() != "None"]
+
+
+def _from_text(name: str, text: str):
+    """A field written as text (an A1111 ``parameters`` pair) as its type, by the same model, laxly: "30" is 30
+    there. Raises ValueError (pydantic's ValidationError is one) when it is not."""
+    return TypedFields.model_validate({name: text}, strict=False).model_dump(exclude_unset=True)[name]
 
 
 def _typed_fields(data: dict) -> tuple[dict, list[str]]:
-    values, problems = {}, []
-    for name, kind in _TYPES.items():
-        if name not in data:
-            continue
-        value = data[name]
-        numeric = kind is float and isinstance(value, int)
-        if isinstance(value, bool) or not (isinstance(value, kind) or numeric):
-            problems.append(f"`{name}` should be {kind.__name__}, got {type(value).__name__}; ignored.")
-            continue
-        values[name] = _clean(value, name, problems) if kind is str else kind(value)
+    """The result's fields that are well typed, control characters removed from texts; a problem each for
+    the rest (ignored: reading never raises)."""
+    values, wrong = typed_fields({name: data[name] for name in _RESULT_FIELDS if name in data})
+    problems = [
+        f"`{name}` should be {' or '.join(kinds)}, got {type(data[name]).__name__}; ignored."
+        for name, kinds in wrong.items()
+    ]
+    for name, value in values.items():
+        if isinstance(value, str):
+            values[name] = _clean(value, name, problems)
     return values, problems
 
 
@@ -229,7 +275,7 @@ def _parse_pair(key: str, value: str, data: dict, problems: list[str]) -> None:
             data.update(width=width, height=height)
         elif key in _PARAM_FIELDS:
             name = _PARAM_FIELDS[key]
-            data[name] = _TYPES[name](value)
+            data[name] = _from_text(name, value)
     except ValueError:
         problems.append(f"`{key}: {value[:50]}` could not be read; ignored.")
 
