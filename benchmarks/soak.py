@@ -125,7 +125,7 @@ class Series:
         self.samples.append((count, kib))
 
     def after(self, warm_up: int) -> dict:
-        kept = [(n, kib) for n, kib in self.samples if n >= warm_up]
+        kept = [(n, kib) for n, kib in self.samples if n >= warm_up] or self.samples[-2:]
         counts, sizes = np.array(kept, dtype=float).T
         return {
             "from_session": int(counts[0]),
@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--sessions", type=int, default=2000)
     p.add_argument("--warm-up", type=int, default=200)
     p.add_argument("--pages", type=int, default=100)
+    p.add_argument("--page-warm-up", type=int, default=30, help="pages before the pages' slope is measured")
     p.add_argument("--keep-files", type=int, default=60, help="the app's file expiry in seconds (short, to see it)")
     p.add_argument("--port", type=int, default=7999)
     p.add_argument("--json", type=Path)
@@ -285,12 +286,13 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{args.sessions} client sessions on {app.url}", flush=True)
         started = time.monotonic()
         series, kinds = client_sessions(app, args.sessions)
-        report["clients"] = {**series.after(args.warm_up), "sessions": kinds, "seconds": time.monotonic() - started}
+        if series.samples:
+            report["clients"] = {**series.after(args.warm_up), "sessions": kinds, "seconds": time.monotonic() - started}
         report["temp_after_clients_mib"] = app.temp_bytes / 2**20
         if args.pages:
             print(f"{args.pages} browser pages", flush=True)
             pages = browser_pages(app, args.pages)
-            report["pages"] = pages.after(pages.samples[0][0])
+            report["pages"] = {"all": pages.after(0), "after_warm_up": pages.after(args.page_warm_up)}
         report["temp_at_end_mib"] = app.temp_bytes / 2**20
         left, waited = wait_for_expiry(app, args.keep_files)
         report["temp_after_expiry_mib"], report["expiry_waited_s"] = left / 2**20, waited
@@ -302,19 +304,20 @@ def main(argv: list[str] | None = None) -> dict:
     return report
 
 
-def print_report(report: dict) -> None:
-    c = report["clients"]
-    print(
-        f"\nclient sessions {c['from_session']}-{c['to_session']}: RSS {c['rss_after_warm_up_mib']:.1f} -> "
-        f"{c['rss_end_mib']:.1f} MiB ({c['growth_mib']:+.1f} MiB, {c['slope_kib_per_session']:.1f} KiB/session; "
-        f"targets < {TARGET_KIB} KiB/session, < {TARGET_MIB} MiB)"
+def _line(name: str, part: dict, unit: str) -> str:
+    return (
+        f"{name} {part['from_session']}-{part['to_session']}: RSS {part['rss_after_warm_up_mib']:.1f} -> "
+        f"{part['rss_end_mib']:.1f} MiB ({part['growth_mib']:+.1f} MiB, {part['slope_kib_per_session']:.1f} KiB/{unit})"
     )
+
+
+def print_report(report: dict) -> None:
+    print()
+    if "clients" in report:
+        print(_line("client sessions", report["clients"], "session") + f"; targets < {TARGET_KIB} KiB, < {TARGET_MIB} MiB")
     if "pages" in report:
-        g = report["pages"]
-        print(
-            f"browser pages {g['from_session']}-{g['to_session']}: RSS {g['rss_after_warm_up_mib']:.1f} -> "
-            f"{g['rss_end_mib']:.1f} MiB ({g['growth_mib']:+.1f} MiB, {g['slope_kib_per_session']:.1f} KiB/page)"
-        )
+        print(_line("browser pages", report["pages"]["all"], "page"))
+        print(_line("browser pages", report["pages"]["after_warm_up"], "page"))
     print(
         f"temp folder: {report['temp_after_clients_mib']:.2f} MiB after the clients, {report['temp_at_end_mib']:.2f} "
         f"MiB at the end, {report['temp_after_expiry_mib']:.2f} MiB {report['expiry_waited_s']:.0f} s later"

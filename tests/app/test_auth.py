@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from tests.app.test_launcher import ROOT, _wait_for_line, assert_refused, launcher_env, run_app
 from tests.helpers import free_port
-from tests.ui.conftest import ARTIFACTS, browser, launched_app  # noqa: F401 (browser: the fixture)
+from tests.ui.conftest import ARTIFACTS, launched_app
 from ui.cli import Launch, LaunchError, Login, build_parser, check, check_auth, is_loopback, open_warning
 
 ALICE = ("alice", "Al1ce-secret")  # given with --auth
@@ -190,7 +190,7 @@ def generated(alice) -> tuple[list, int]:
 
 
 @pytest.mark.browser
-def test_the_page_asks_for_a_login_refuses_a_wrong_password_and_lets_a_user_in(browser, auth_app):  # noqa: F811
+def test_the_page_asks_for_a_login_refuses_a_wrong_password_and_lets_a_user_in(browser, auth_app):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
