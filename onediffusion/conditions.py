@@ -29,6 +29,25 @@ def blur(image: ImageInput, radius: float = 4.0) -> Image.Image:
     return to_rgb(image).filter(ImageFilter.GaussianBlur(radius))
 
 
+def enlarge(image: ImageInput, width: int, height: int) -> Image.Image:
+    """``image`` resized to ``width`` x ``height`` with Lanczos: the upscaling task's condition, which the
+    restoration task then sharpens (``onediffusion.upscale``)."""
+    if width < 1 or height < 1:
+        raise ValueError(f"`width` and `height` must be at least 1, got {width}x{height}.")
+    return to_rgb(image).resize((width, height), Image.Resampling.LANCZOS)
+
+
+def shrunk_and_enlarged(image: ImageInput, factor: int) -> Image.Image:
+    """``image`` shrunk ``factor`` times and enlarged back to its size, both with Lanczos: a small photo made
+    large, the degraded half of an upscaling training pair (the pre-processor the paper names)."""
+    rgb = to_rgb(image)
+    width, height = rgb.size
+    if factor < 1 or width < factor or height < factor:
+        raise ValueError(f"`factor` must be 1 to the image's side, got {factor} for {width}x{height}.")
+    small = rgb.resize((width // factor, height // factor), Image.Resampling.LANCZOS)
+    return enlarge(small, width, height)
+
+
 def mask_array(mask: ImageInput, size: tuple[int, int]) -> np.ndarray:
     """Any mask image -> boolean (H, W) at ``size`` (width, height); painted or bright pixels are True.
 

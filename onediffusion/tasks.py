@@ -148,6 +148,13 @@ def _deblurring(image: ImageInput, caption: str = ""):
     return task_prompt("deblurring", caption), [ImageSlot.target(), ImageSlot.condition(image)]
 
 
+@_register("upscaling", "Upscaling", "Make a small photo large and sharp: enlarged, then restored.")
+def _upscaling(image: ImageInput, caption: str = ""):
+    """``image`` already enlarged to the size wanted (``conditions.enlarge``); the published model has no token
+    for upscaling, and its nearest task is deblurring (onediffusion.upscale, which also tiles large sizes)."""
+    return task_prompt("deblurring", caption), [ImageSlot.target(), ImageSlot.condition(image)]
+
+
 @_register("editing", "Instruction editing", "Edit a photo following an instruction.")
 def _editing(image: ImageInput, instruction: str):
     if not instruction.strip():

@@ -12,15 +12,22 @@ import torch
 
 from onediffusion import CameraSlot, ImageSlot, build_task
 from onediffusion.mini.evaluate import abs_rel, color_masks, dominant_color, iou, psnr, shuffled_labels
-from onediffusion.mini.training.data import IMAGE_SIZE, SCENE_KINDS, VIEW_KINDS, LatentStore, make_record
-from onediffusion.mini.training.tasks import TRAIN_TASKS, VIEW_COUNTS
+from onediffusion.mini.training.data import (
+    IMAGE_SIZE,
+    SCENE_KINDS,
+    UPSCALE_KINDS,
+    VIEW_KINDS,
+    LatentStore,
+    make_record,
+)
+from onediffusion.mini.training.tasks import ALL_TASKS, TRAIN_TASKS, VIEW_COUNTS
 from onediffusion.mini.training.trainer import TrainConfig, Trainer
 from onediffusion.mini.world import render, sample_cameras, sample_scene
 
 
 def test_records_are_deterministic_and_complete(records):
     again = make_record(3)
-    for kind in VIEW_KINDS + SCENE_KINDS:
+    for kind in VIEW_KINDS + SCENE_KINDS + UPSCALE_KINDS:
         np.testing.assert_array_equal(again.images[kind], records[3].images[kind])
     assert records[0].images["rgb"].shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)
     assert records[0].images["edited"].shape == (IMAGE_SIZE, IMAGE_SIZE, 3)
@@ -36,6 +43,7 @@ def _preset_layout(task: str, sample, record) -> tuple[str, list[str]]:
         "text2image": dict(caption="x"),
         "inpainting": dict(image=img, mask=np.full((32, 32), 255, np.uint8)),
         "deblurring": dict(image=img),
+        "upscaling": dict(image=img),
         "editing": dict(image=img, instruction="x"),
         "identity": dict(
             references=[img] * (len(sample.sources) - 1),
@@ -51,11 +59,11 @@ def _preset_layout(task: str, sample, record) -> tuple[str, list[str]]:
     return spec.prompt.split()[0], kinds
 
 
-@pytest.mark.parametrize("task", sorted(set(TRAIN_TASKS) - {"multiview"}))
+@pytest.mark.parametrize("task", sorted(set(ALL_TASKS) - {"multiview"}))
 def test_training_layouts_are_the_inference_presets(records, task):
     rng = np.random.default_rng(0)
     n = VIEW_COUNTS.get(task, (1, 1))[1]
-    sample = TRAIN_TASKS[task](records[0], rng, n)
+    sample = ALL_TASKS[task](records[0], rng, n)
     kinds = [
         f"{'camera' if s.kind == 'camera' else 'image'}:{'target' if t else 'condition'}"
         for s, t in zip(sample.sources, sample.targets)
@@ -80,7 +88,7 @@ def tiny_parts(records):
 
     store = LatentStore(
         view={k: torch.randn(len(records), 4, 2, 16, 8, 8).abs() * 0.5 for k in VIEW_KINDS},
-        scene={k: torch.randn(len(records), 2, 16, 8, 8).abs() * 0.5 for k in SCENE_KINDS},
+        scene={k: torch.randn(len(records), 2, 16, 8, 8).abs() * 0.5 for k in SCENE_KINDS + UPSCALE_KINDS},
     )
     prompts = [TRAIN_TASKS[t](r, np.random.default_rng(0), 2).prompt for t in TRAIN_TASKS for r in records]
     folder = Path(tempfile.mkdtemp()) / "tok"
@@ -314,3 +322,35 @@ def test_text_encoder_pretraining_teaches_each_token_its_context(records):
     assert not encoder.training and not any(p.requires_grad for p in encoder.parameters())
     again, _ = run()
     assert all(torch.equal(a, b) for a, b in zip(encoder.parameters(), again.parameters()))
+
+
+def test_the_upscaling_pair_comes_after_every_other_draw(records, monkeypatch):
+    """A record's earlier images are what every stage before the upscale stage rendered: the pair's draws
+    come last (a record made without them is the same but for the pair)."""
+    from onediffusion.conditions import shrunk_and_enlarged
+    from onediffusion.mini.training import data
+
+    sharp, upscaled = records[2].images["sharp"], records[2].images["upscaled"]
+    assert sharp.shape == upscaled.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and sharp.dtype == np.uint8
+    assert not np.array_equal(sharp, upscaled)  # the enlarged window lost detail
+    blank = np.zeros((IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)
+    monkeypatch.setattr(data, "upscale_pair", lambda *args: (blank, blank))
+    without = data.make_record(2)
+    for kind in VIEW_KINDS + SCENE_KINDS:
+        np.testing.assert_array_equal(without.images[kind], records[2].images[kind])
+    small = shrunk_and_enlarged(records[2].images["rgb"][0], 2)  # the degradation keeps the size
+    assert small.size == (IMAGE_SIZE, IMAGE_SIZE)
+
+
+def test_later_tasks_are_drawn_only_where_a_stage_names_them(records):
+    from onediffusion.mini.training.tasks import STAGES
+    from onediffusion.mini.training.trainer import default_tasks, task_probabilities
+
+    assert default_tasks(None) == list(TRAIN_TASKS) and "upscaling" not in default_tasks({"image2depth": 2.0})
+    tasks = default_tasks(STAGES["upscale"])
+    assert tasks == [*TRAIN_TASKS, "upscaling"]
+    p = task_probabilities(tasks, TrainConfig(task_weights=STAGES["upscale"]))
+    assert p[-1] == pytest.approx(6 / 22) and p[0] == pytest.approx(1 / 22)
+    trainer = _tiny_trainer(records, tasks=("upscaling", "deblurring"))
+    batch = trainer.sample_batch("upscaling")
+    assert batch.x0.shape[1] == 2  # the restored window and the enlarged one

@@ -59,8 +59,8 @@ from .state import (
     save_state,
     start_from,
 )
-from .tasks import STAGES, TRAIN_TASKS, VIEW_COUNTS
-from .trainer import TrainConfig, Trainer
+from .tasks import ALL_TASKS, STAGES, TRAIN_TASKS, VIEW_COUNTS
+from .trainer import TrainConfig, Trainer, default_tasks
 
 DESCRIPTION = (
     "OneDiffusion-Mini: a 4M-parameter OneDiffusion trained by this project in four stages (5.9 hours) on two "
@@ -111,8 +111,8 @@ def task_weights(text: str) -> dict[str, float]:
     weights = {}
     for item in text.split(","):
         name, _, number = (part.strip() for part in item.partition("="))
-        if name not in TRAIN_TASKS:
-            raise argparse.ArgumentTypeError(f"expected task=weight with a task of {sorted(TRAIN_TASKS)}, got {item!r}")
+        if name not in ALL_TASKS:
+            raise argparse.ArgumentTypeError(f"expected task=weight with a task of {sorted(ALL_TASKS)}, got {item!r}")
         try:
             weights[name] = float(number)
         except ValueError:
@@ -220,7 +220,7 @@ def studio_meta(args: argparse.Namespace, config: TrainConfig, argv: list[str]) 
         "negative_prompt": "",
         "num_inference_steps": 30,
         "guidance_scale": 3.0,
-        "tasks": sorted(TRAIN_TASKS),
+        "tasks": sorted(default_tasks(config.task_weights)),
         "camera": {"distance": 2.1, "elevation": 25.0, "focal_length": 1.3887},
         "command": command_line(argv),
         "config": {**asdict(config), "scenes": args.scenes, "vae_steps": args.vae_steps, "text_steps": args.text_steps},

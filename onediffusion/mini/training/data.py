@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from ...cameras import Camera
-from ...conditions import blur, inpainting_canvas
+from ...conditions import blur, inpainting_canvas, shrunk_and_enlarged
 from ...prompts import COLOR_NAMES, Label
 from ..world import (
     OBJECT_COLORS,
@@ -28,6 +28,12 @@ IMAGE_SIZE = 32
 VIEWS = 4
 VIEW_KINDS = ("rgb", "depth", "semanticmap", "boundingbox", "canny")  # one image of each per view
 SCENE_KINDS = ("masked", "blurred", "edited")  # one of each per scene, of view 0
+# The upscaling pair of each scene, added by the upscale stage (its draws come after all others, so the images
+# above, and the recipe's VAE pool, are those of every earlier stage): a window of view 0 rendered at 1, 2 or 4
+# times the size ("sharp"), and the same window of that render shrunk 2 or 4 times and enlarged back
+# ("upscaled"), as tiled upscaling shows each window of a small photo enlarged 2 or 4 times.
+UPSCALE_KINDS = ("sharp", "upscaled")
+UPSCALE_SCALES, UPSCALE_FACTORS = (1, 2, 4), (2, 4)
 CAMERA_RANGES = {"elevation": (10.0, 40.0), "distance": (1.9, 2.3), "focal_length": (1.2, 1.6)}
 
 
@@ -40,7 +46,7 @@ class SceneRecord:
     scene: Scene
     cameras: list[Camera]
     captions: list[str]
-    images: dict[str, np.ndarray]  # VIEW_KINDS: (V, H, W, 3); SCENE_KINDS: (H, W, 3); uint8
+    images: dict[str, np.ndarray]  # VIEW_KINDS: (V, H, W, 3); SCENE_KINDS, UPSCALE_KINDS: (H, W, 3); uint8
     labels: list[list[Label]]
     instruction: str
     edited_caption: str
@@ -91,6 +97,16 @@ def _inpaint_mask(rng: np.random.Generator, size: int) -> Image.Image:
     return mask
 
 
+def upscale_pair(scene: Scene, camera: Camera, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A ``size``-pixel window of the scene rendered at 1, 2 or 4 times ``size``, and the same window of that
+    render shrunk 2 or 4 times and enlarged back (see ``UPSCALE_KINDS``)."""
+    scale, factor = int(rng.choice(UPSCALE_SCALES)), int(rng.choice(UPSCALE_FACTORS))
+    sharp = render(scene, camera, size * scale).rgb
+    upscaled = np.asarray(shrunk_and_enlarged(sharp, factor))
+    y, x = (int(v) for v in rng.integers(0, size * scale - size + 1, size=2))
+    return sharp[y : y + size, x : x + size], upscaled[y : y + size, x : x + size]
+
+
 def make_record(seed: int, size: int = IMAGE_SIZE, views: int = VIEWS) -> SceneRecord:
     """Render one scene from ``views`` random cameras, with every condition image."""
     rng = np.random.default_rng(seed)
@@ -109,6 +125,9 @@ def make_record(seed: int, size: int = IMAGE_SIZE, views: int = VIEWS) -> SceneR
     images["edited"] = render(edited, cameras[0], size).rgb
     images["masked"] = np.asarray(inpainting_canvas(rendered[0].rgb, _inpaint_mask(rng, size)))
     images["blurred"] = np.asarray(blur(rendered[0].rgb, float(rng.uniform(0.8, 1.6))))
+    images["sharp"], images["upscaled"] = upscale_pair(
+        scene, cameras[0], rng, size
+    )  # the last draws: see UPSCALE_KINDS
     labels = []
     for v in rendered:
         seen = sorted(int(k) for k in np.unique(v.ids) if k > 0)
@@ -160,5 +179,7 @@ def build_store(vae, records: list[SceneRecord]) -> LatentStore:
     for kind in VIEW_KINDS:
         stacked = np.concatenate([r.images[kind] for r in records])
         view[kind] = encode_images(vae, stacked).unflatten(0, (S, -1))
-    scene = {kind: encode_images(vae, np.stack([r.images[kind] for r in records])) for kind in SCENE_KINDS}
+    scene = {
+        kind: encode_images(vae, np.stack([r.images[kind] for r in records])) for kind in SCENE_KINDS + UPSCALE_KINDS
+    }
     return LatentStore(view, scene)

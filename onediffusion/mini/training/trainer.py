@@ -27,7 +27,7 @@ from ...model import NextDiT
 from ...pipeline import schedule_timesteps
 from ...tiny import SCHEDULER_CONFIG
 from .data import LatentStore, SceneRecord
-from .tasks import TRAIN_TASKS, VIEW_COUNTS, Sample
+from .tasks import ALL_TASKS, LATER_TASKS, TRAIN_TASKS, VIEW_COUNTS, Sample
 
 MINI_TRANSFORMER = {
     "input_size": (1, 8, 8), "patch_size": (1, 2, 2), "in_channels": 16, "hidden_size": 192, "depth": 6,
@@ -49,7 +49,7 @@ class TrainConfig:
     caption_drop: float = 0.1
     camera_pure: float = 0.0  # this share of target camera slots is drawn at sigma = 1 (pure noise), see target_sigmas
     condition_steps: tuple[int, int] = (8, 100)  # conditions carry the last timestep of these schedules
-    tasks: tuple[str, ...] | None = None  # the tasks to draw from (None: all of TRAIN_TASKS)
+    tasks: tuple[str, ...] | None = None  # the tasks to draw from (None: TRAIN_TASKS and the weighted LATER_TASKS)
     task_weights: dict[str, float] | None = None  # relative draw weights, 1 where unnamed (None: all alike)
     transformer: dict = field(default_factory=lambda: dict(MINI_TRANSFORMER))
 
@@ -95,12 +95,17 @@ def condition_timesteps(steps: tuple[int, int], transformer: dict) -> torch.Tens
     return torch.tensor(table)
 
 
+def default_tasks(weights: dict[str, float] | None) -> list[str]:
+    """The recipe's tasks, and the later ones the weights name above 0."""
+    return list(TRAIN_TASKS) + [task for task in LATER_TASKS if (weights or {}).get(task, 0) > 0]
+
+
 def task_probabilities(tasks: list[str], config: TrainConfig) -> np.ndarray | None:
     """Each task's draw probability from ``config.task_weights`` (None: all alike, numpy's uniform draw)."""
-    unknown = [t for t in tasks if t not in TRAIN_TASKS]
+    unknown = [t for t in tasks if t not in ALL_TASKS]
     if unknown or len(tasks) < config.micro_batches:
         raise ValueError(
-            f"`tasks` must name at least `micro_batches` ({config.micro_batches}) of {sorted(TRAIN_TASKS)}, "
+            f"`tasks` must name at least `micro_batches` ({config.micro_batches}) of {sorted(ALL_TASKS)}, "
             f"got {config.tasks!r}."
         )
     if config.task_weights is None:
@@ -118,7 +123,7 @@ def task_probabilities(tasks: list[str], config: TrainConfig) -> np.ndarray | No
 class Trainer:
     def __init__(self, config: TrainConfig, records: list[SceneRecord], store: LatentStore, tokenizer, text_encoder):
         self.config, self.records, self.store = config, records, store
-        self.tasks = list(config.tasks or TRAIN_TASKS)
+        self.tasks = list(config.tasks or default_tasks(config.task_weights))
         self.task_p = task_probabilities(self.tasks, config)
         self.tokenizer, self.text_encoder = tokenizer, text_encoder.eval().requires_grad_(False)
         torch.manual_seed(config.seed)
@@ -136,7 +141,7 @@ class Trainer:
         counts = VIEW_COUNTS.get(task, (1, 1))
         n = int(self.rng.integers(counts[0], counts[1] + 1))
         index = self.rng.integers(len(self.records), size=self.config.micro_batch)
-        samples = [TRAIN_TASKS[task](self.records[i], self.rng, n) for i in index]
+        samples = [ALL_TASKS[task](self.records[i], self.rng, n) for i in index]
         x0 = torch.stack([self._slot_latents(samples, index, j) for j in range(len(samples[0].sources))], dim=1)
         for b, (i, sample) in enumerate(zip(index, samples)):
             cameras = [(j, s.view) for j, s in enumerate(sample.sources) if s.kind == "camera"]
