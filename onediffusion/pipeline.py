@@ -30,6 +30,7 @@ from .model import NextDiT
 from .prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, scaled_size, truncated
 from .reference import ReferenceAPIMixin
 from .slots import CameraSlot, ImageSlot, Slot, check_slots
+from .tiling import Blender, Tiling
 
 logger = logging.get_logger(__name__)
 
@@ -170,6 +171,20 @@ def decode_cameras(latents: torch.Tensor, layout: SlotLayout) -> list[list[Camer
             estimated = dict(zip(layout.camera_targets, cameras_from_ray_maps(rays, first_is_frame)))
         results.append([{**given, **estimated}[i] for i in layout.camera_slots])
     return results
+
+
+@dataclass
+class WindowCount:
+    """Windows denoised so far in a tiled call, reported to ``callback`` as (done, total)."""
+
+    callback: Callable[[int, int], None] | None
+    total: int
+    done: int = 0
+
+    def one_more(self) -> None:
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total)
 
 
 def no_images(output_type: str, like: torch.Tensor):
@@ -363,6 +378,23 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
 
     def denoise_step(self, latents, t, t_condition, conditions, embeds, mask, guidance_scale, forward_kwargs):
         """One velocity prediction (guided in one batched forward) and one Euler step over all slots."""
+        velocity = self.predict_velocity(
+            latents, t, t_condition, conditions, embeds, mask, guidance_scale, forward_kwargs
+        )
+        return self.scheduler.step(velocity, t, latents).prev_sample
+
+    def denoise_tiled_step(self, latents, blender: Blender, on_window: Callable[[], None], *args):
+        """One step window by window (see ``tiling``): each window's crop of every slot denoised as a whole
+        image, the velocities blended, one Euler step over all. None when Stop came between windows."""
+        for index, (rows, cols) in enumerate(blender.windows):
+            if self.interrupt:
+                return None
+            blender.add(index, self.predict_velocity(latents[..., rows, cols], *args))
+            on_window()
+        return self.scheduler.step(blender.result(), args[0], latents).prev_sample
+
+    def predict_velocity(self, latents, t, t_condition, conditions, embeds, mask, guidance_scale, forward_kwargs):
+        """The network's velocity for every slot, guided (negative and positive in one batched forward)."""
         cfg = guidance_scale > 1.0
         model_in = torch.cat([latents] * 2) if cfg else latents
         timesteps = torch.full(model_in.shape[:2], float(t), device=latents.device)
@@ -378,7 +410,25 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         if cfg:
             negative, positive = velocity.chunk(2)
             velocity = negative + guidance_scale * (positive - negative)
-        return self.scheduler.step(velocity, t, latents).prev_sample
+        return velocity
+
+    def blender(self, tiling: Tiling | None, layout: SlotLayout, height: int, width: int) -> Blender | None:
+        """The windows of ``tiling`` over the image's latents, or None untiled."""
+        if tiling is None:
+            return None
+        if not isinstance(tiling, Tiling):
+            raise ValueError(f"`tiling` must be a Tiling, got {type(tiling).__name__}.")
+        if layout.camera_slots:
+            raise ValueError("`tiling` works on image slots only: camera slots describe the whole image.")
+        scale = self.vae_scale_factor
+        return Blender(tiling.windows(height, width, scale), height // scale, width // scale)
+
+    def window_px(self, blender: Blender | None, height: int, width: int) -> tuple[int, int]:
+        """The size in pixels of what the network sees at once: the image, or a window of it."""
+        if blender is None:
+            return height, width
+        rows, cols = blender.windows[0]
+        return (rows.stop - rows.start) * self.vae_scale_factor, (cols.stop - cols.start) * self.vae_scale_factor
 
     def _maybe_tile_vae(self, height: int, width: int) -> None:
         if self.auto_vae_tiling and max(height, width) > 1024:
@@ -417,6 +467,8 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         scale_watershed: float = 1.0,
         noise_scale: float = 1.0,
         max_sequence_length: int = MAX_PROMPT_TOKENS,
+        tiling: Tiling | None = None,
+        callback_on_window: Callable[[int, int], None] | None = None,
         **legacy,
     ) -> OneDiffusionPipelineOutput | tuple:
         """Denoise a sequence of view slots; without ``views``, one image target (text to image).
@@ -430,6 +482,10 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
             callback_on_step_end: ``fn(pipe, step, timestep, {"latents": ...}) -> dict``; set
                 ``pipe._interrupt = True`` inside it to stop early.
             scale_factor, scale_watershed: rotary scaling for sizes beyond training.
+            tiling: denoise in overlapping windows of ``tiling.tile_px`` (image slots only), for sizes beyond
+                the native one at the memory of one window (``onediffusion.tiling``); one window covering the
+                image gives exactly the untiled result.
+            callback_on_window: ``fn(done, total)`` after each window's forward when tiled (total: windows x steps).
         """
         extra_forward_kwargs, legacy_callback, callback_steps = split_legacy_arguments(legacy)
         forward_kwargs = {"scale_factor": scale_factor, "scale_watershed": scale_watershed, **extra_forward_kwargs}
@@ -464,17 +520,24 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         conditions = layout.conditions
         clean = latents[:, conditions].clone()
 
-        # 4. Prepare timesteps
-        timesteps = self.prepare_timesteps(num_inference_steps, layout.num_targets, height, width, device, noise_scale)
+        # 4. Prepare timesteps: the schedule of what the network sees at once, the image or one window
+        blender = self.blender(tiling, layout, height, width)
+        step_h, step_w = self.window_px(blender, height, width)
+        timesteps = self.prepare_timesteps(num_inference_steps, layout.num_targets, step_h, step_w, device, noise_scale)
 
-        # 5. Denoising loop
+        # 5. Denoising loop (window by window when tiled)
+        windows = WindowCount(callback_on_window, len(blender.windows) * len(timesteps) if blender else 0)
         with self.progress_bar(total=len(timesteps)) as progress_bar:
             for i, t in enumerate(timesteps):
                 if self.interrupt:
                     break
-                latents = self.denoise_step(
-                    latents, t, timesteps[-1], conditions, embeds, mask, guidance_scale, forward_kwargs
-                )
+                args = (t, timesteps[-1], conditions, embeds, mask, guidance_scale, forward_kwargs)
+                if blender is None:
+                    latents = self.denoise_step(latents, *args)
+                elif (stepped := self.denoise_tiled_step(latents, blender, windows.one_more, *args)) is not None:
+                    latents = stepped
+                else:
+                    break  # stopped between windows
                 latents[:, conditions] = clean
                 if callback_on_step_end is not None:
                     values = {"latents": latents} if "latents" in callback_on_step_end_tensor_inputs else {}
