@@ -25,7 +25,7 @@ from .cameras import Camera
 from .images import ImageInput, to_rgb
 from .metadata import ResultSettings
 from .prompts import task_prompt
-from .slots import multiview_slots
+from .slots import Slot, multiview_slots
 
 INPUT = -1  # the input photo, among a batch's conditions
 ANCHORS, BATCH_SIZE = 3, 3  # the paper's
@@ -71,27 +71,31 @@ def plan_path(
     anchors: int = ANCHORS,
     batch_size: int = BATCH_SIZE,
     anchored: bool = True,
+    from_image: bool = True,
 ) -> PathPlan:
     """The plan for ``cameras``: with ``anchored``, ``anchors`` views spread over the path, generated first from
     the input (``batch_size`` at a time), then the others grouped by their nearest anchor (by viewing angle),
-    ``batch_size`` at a time in path order, each batch given the input and that anchor. Each view is generated
-    once; batch k's seed is ``seed + k``."""
+    ``batch_size`` at a time in path order, each batch given the input and that anchor. Without ``from_image``
+    (a caption only) the anchors come from the caption and each later batch is given its anchor alone. Each
+    view is generated once; batch k's seed is ``seed + k``. ``anchored=False``: every view from the input."""
     views = len(cameras)
     if not 1 <= batch_size <= 7:
         raise ValueError(f"`batch_size` must be 1 to 7 views (a batch is one multiview call), got {batch_size!r}.")
     if anchored and not 1 <= anchors <= views:
         raise ValueError(f"`anchors` must be 1 to the number of views ({views}), got {anchors!r}.")
-    groups: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    if not anchored and not from_image:
+        raise ValueError("Without a photo the path needs its anchors: `anchored` must stay on.")
+    given = (INPUT,) if from_image else ()
     chosen = spread(anchors, views) if anchored else ()
-    groups += [(targets, (INPUT,)) for targets in _chunks(chosen, batch_size)]
+    groups = [(targets, given) for targets in _chunks(chosen, batch_size)]
     rest = [v for v in range(views) if v not in chosen]
     if anchored:
         nearest = {v: min(chosen, key=lambda a: (viewing_angle_deg(cameras[v], cameras[a]), abs(a - v))) for v in rest}
         for anchor in chosen:
             mine = [v for v in rest if nearest[v] == anchor]
-            groups += [(targets, (INPUT, anchor)) for targets in _chunks(mine, batch_size)]
+            groups += [(targets, (*given, anchor)) for targets in _chunks(mine, batch_size)]
     else:
-        groups += [(targets, (INPUT,)) for targets in _chunks(rest, batch_size)]
+        groups += [(targets, given) for targets in _chunks(rest, batch_size)]
     batches = tuple(PathBatch(targets, conditions, seed + k) for k, (targets, conditions) in enumerate(groups))
     return PathPlan(views, chosen, batches)
 
@@ -106,41 +110,48 @@ class PathProgress:
     batches: int
 
 
+# One batch: (prompt, slots, seed) -> the target images, or None when Stop came during it.
+Generate = Callable[[str, list[Slot], int], list[Image.Image] | None]
+
+
+def pipeline_batches(pipe, **call_kwargs) -> Generate:
+    """Batches run by ``pipe`` itself (``call_kwargs``: steps, guidance, negative prompt, size, a step
+    callback that may set ``pipe._interrupt``); each batch's noise from its own CPU generator."""
+
+    def generate(prompt: str, views: list[Slot], seed: int) -> list[Image.Image] | None:
+        generator = torch.Generator("cpu").manual_seed(seed)
+        out = pipe(prompt, views=views, generator=generator, output_type="pil", **call_kwargs)
+        return None if pipe.interrupt else list(out.images)
+
+    return generate
+
+
 def sample_path(
-    pipe,
-    image: ImageInput,
-    input_camera: Camera,
+    generate: Generate,
+    image: ImageInput | None,
+    input_camera: Camera | None,
     cameras: Sequence[Camera],
     plan: PathPlan,
     on_frame: Callable[[int, Image.Image], None],
     caption: str = "",
     on_progress: Callable[[PathProgress], None] | None = None,
-    **call_kwargs,
 ) -> int:
-    """Run ``plan`` over ``cameras`` with ``pipe``: each batch is one multiview call (the input photo and its
-    camera first, then the given anchors, then the targets), and each finished view goes to
-    ``on_frame(index, image)`` at once. Stops after the batch in flight when ``pipe._interrupt`` is set (a step
-    callback sets it); returns how many views were made. ``call_kwargs`` go to every call (steps, guidance,
-    negative prompt, size, a step callback)."""
-    photo = to_rgb(image)
+    """Run ``plan`` over ``cameras``: each batch is one multiview call (the input photo and its camera first,
+    then the given anchors, then the targets), and each finished view goes to ``on_frame(index, image)`` at
+    once. Stops when a batch comes back None (Stop); returns how many views were made."""
+    photo = to_rgb(image) if image is not None else None
     anchors: dict[int, Image.Image] = {}  # the only frames kept in memory: later batches are given them
     done = 0
     for number, batch in enumerate(plan.batches, start=1):
-        given = [photo] + [anchors[v] for v in batch.conditions if v != INPUT]
-        given_cameras = [input_camera] + [cameras[v] for v in batch.conditions if v != INPUT]
+        given = [photo if v == INPUT else anchors[v] for v in batch.conditions]
+        given_cameras = [input_camera if v == INPUT else cameras[v] for v in batch.conditions]
         views = multiview_slots(
             given + [None] * len(batch.targets), given_cameras + [cameras[v] for v in batch.targets]
         )
-        out = pipe(
-            task_prompt("multiview", caption),
-            views=views,
-            generator=torch.Generator("cpu").manual_seed(batch.seed),
-            output_type="pil",
-            **call_kwargs,
-        )
-        if pipe.interrupt:
+        frames = generate(task_prompt("multiview", caption), views, batch.seed)
+        if frames is None:
             break
-        for view, frame in zip(batch.targets, out.images):
+        for view, frame in zip(batch.targets, frames):
             if view in plan.anchors:
                 anchors[view] = frame
             on_frame(view, frame)
@@ -169,10 +180,10 @@ class PathResult:
 
 def make_path(
     pipe,
-    image: ImageInput,
+    image: ImageInput | None,
     cameras: Sequence[Camera],
     folder: str | Path,
-    input_camera: Camera,
+    input_camera: Camera | None,
     caption: str = "",
     seed: int = 0,
     anchors: int = ANCHORS,
@@ -185,17 +196,21 @@ def make_path(
     size: int | None = None,
     model: str = "",
     on_progress: Callable[[PathProgress], None] | None = None,
+    generate: Generate | None = None,
     **call_kwargs,
 ) -> PathResult:
     """The one call: plan the path, sample it batch by batch writing each frame to ``folder/frames`` as it is
     made, then write ``video.mp4``, ``preview.gif``, ``cameras.json``, ``transforms.json``, ``run.json`` and
-    ``frames.zip`` of what was made (all of it, or what was done when Stop came). ``size``: the square frames'
-    side (default: the model's native side)."""
+    ``frames.zip`` of what was made (all of it, or what was done when Stop came). ``image`` None: from the
+    caption alone. ``size``: the square frames' side (default: the model's native side). ``generate`` runs a
+    batch instead of ``pipe`` itself (the app's, on its GPU turn); ``call_kwargs`` go to ``pipe`` otherwise."""
     check_distinct(cameras)
     if not 1 <= fps <= 60:
         raise ValueError(f"`fps` must be from 1 to 60 frames a second, got {fps!r}.")
+    if image is None and not caption.strip():
+        raise ValueError("Give a photo, or a caption to make the path from.")
     side = size or pipe.native_side
-    plan = plan_path(cameras, seed, anchors, batch_size, anchored)
+    plan = plan_path(cameras, seed, anchors, batch_size, anchored, from_image=image is not None)
     out = path_files.PathFolder(Path(folder))
     prompt = task_prompt("multiview", caption)
     seeds = {view: batch.seed for batch in plan.batches for view in batch.targets}
@@ -206,11 +221,11 @@ def make_path(
         )
         out.add(view, frame, settings)
 
-    sample_path(
-        pipe, image, input_camera, cameras, plan, keep, caption, on_progress,
-        num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, negative_prompt=negative_prompt,
-        height=side, width=side, **call_kwargs,
+    generate = generate or pipeline_batches(
+        pipe, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+        negative_prompt=negative_prompt, height=side, width=side, **call_kwargs,
     )  # fmt: skip
+    sample_path(generate, image, input_camera, cameras, plan, keep, caption, on_progress)
     return finish(out, plan, list(cameras), side, fps)
 
 

@@ -196,3 +196,11 @@ def test_stop_keeps_the_frames_done_and_says_how_many(tiny_pipe, tmp_path, examp
     assert result.archive.name == "frames-3-of-9.zip"
     assert json.loads((tmp_path / "run.json").read_text())["frames"] == 3
     assert imageio_ffmpeg.count_frames_and_secs(str(result.video))[0] == 3
+
+
+def test_from_a_caption_alone_the_anchors_come_first_and_guide_the_rest():
+    plan = plan_path(paths.orbit(12), from_image=False)
+    assert plan.batches[0].conditions == () and all(b.conditions == (b.conditions[0],) for b in plan.batches[1:])
+    assert all(b.conditions[0] in plan.anchors for b in plan.batches[1:]) and sorted(plan.order) == list(range(12))
+    with pytest.raises(ValueError, match="needs its anchors"):
+        plan_path(paths.orbit(12), anchored=False, from_image=False)
