@@ -26,15 +26,19 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from . import camera_paths as paths
 from . import camera_presets as cams
+from .cameras import Camera
 from .defaults import ModelDefaults
 from .images import to_rgb
 from .metadata import ResultSettings, save_png, typed_fields
-from .prompts import MAX_PROMPT_TOKENS, fallback_negative_prompt, token_count
+from .prompts import MAX_PROMPT_TOKENS, fallback_negative_prompt, task_prompt, token_count
 from .serving import Settings, load_pipeline
 from .slots import CameraSlot, ImageSlot
 from .tables import InputError, labels, parse_size
 from .tasks import TASKS, TaskSpec, build_task
+from .trajectory import make_path
+from .upscale import enlarged, plan_upscale
 
 MANIFEST = "manifest.jsonl"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -48,6 +52,11 @@ PARAM_KINDS = {
 PROMPT_PARAMS = ("caption", "instruction", "target_caption")  # where a prompt goes: the first the task takes
 SINGLE_IMAGE_PARAMS = ("image", "condition")
 _KIND_WORDS = {"int": "a whole number", "float": "a number", "str": "text", "list": "a list"}
+# Tasks of more than one pipeline call, each item run alone with the command's options for them: upscaling
+# (enlarged, then restored window by window: onediffusion.upscale) and a camera path (onediffusion.trajectory).
+PATH_TASK = "orbit"
+RUN_ALONE = ("upscaling", PATH_TASK)
+PATH_PRESETS = ("orbit", "front sweep", "spiral", "zoom")
 SPEC_KEYS = {"task", "name", "prompt", "images", "seed", "steps", "guidance", "size", "negative_prompt"}
 
 
@@ -78,6 +87,14 @@ class Job:
     outputs: list[str]
 
 
+TASK_NAMES = [*TASKS, PATH_TASK]
+
+
+def task_params(task: str) -> tuple[str, ...]:
+    """What a task takes: its preset's parameters, or a camera path's photo and caption."""
+    return ("image", "caption") if task == PATH_TASK else TASKS[task].params
+
+
 # 1. Reading the input ----------------------------------------------------------------------------
 
 
@@ -97,7 +114,7 @@ def read_items(path: Path, task: str | None, options: dict, seed: int) -> list[I
 
 
 def _folder_items(folder: Path, task: str | None, options: dict) -> list[Item]:
-    params = TASKS[task].params if task in TASKS else ()
+    params = task_params(task) if task in TASK_NAMES else ()
     slot = next((p for p in SINGLE_IMAGE_PARAMS if p in params), None)
     if slot is None:
         raise ValueError(f"Task {task!r} does not take one image per item: give a prompts or JSONL file instead.")
@@ -106,7 +123,7 @@ def _folder_items(folder: Path, task: str | None, options: dict) -> list[Item]:
 
 
 def _prompt_items(path: Path, task: str | None, options: dict) -> list[Item]:
-    params = TASKS[task].params if task in TASKS else ()
+    params = task_params(task) if task in TASK_NAMES else ()
     slot = next((p for p in PROMPT_PARAMS if p in params), None)
     if slot is None:
         raise ValueError(f"Task {task!r} takes no prompt: give a folder of images or a JSONL file instead.")
@@ -146,9 +163,9 @@ def _fill_from_spec(item: Item, spec: dict, folder: Path, options: dict) -> None
     item.task = spec.get("task", item.task)
     if item.task is None:
         raise ValueError("no task: name it in the line (`task`) or on the command line.")
-    if item.task not in TASKS:
-        raise ValueError(f"unknown task {item.task!r}; tasks: {', '.join(TASKS)}.")
-    params = TASKS[item.task].params
+    if item.task not in TASK_NAMES:
+        raise ValueError(f"unknown task {item.task!r}; tasks: {', '.join(TASK_NAMES)}.")
+    params = task_params(item.task)
     unknown = set(spec) - SPEC_KEYS - set(params)
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)} for task {item.task!r}.")
@@ -182,7 +199,7 @@ def _typed(spec: dict) -> dict:
 
 def _place_images(task: str, images: list) -> dict:
     """A spec's ``images`` list -> the task's image parameters, in their order."""
-    params = TASKS[task].params
+    params = task_params(task)
     for many in ("images", "references"):
         if many in params:
             return {many: images}
@@ -235,10 +252,13 @@ class Run:
     size: str | None = None
     batch_size: int = 1
     overwrite: bool = False
+    alone: dict = field(default_factory=dict)  # upscaling's and camera paths' options (--factor, --views, ...)
 
 
 def prepare(item: Item, run: Run) -> Job:
     """The item's task spec and full settings: its own values, else the command line's, else the model's."""
+    if item.task in RUN_ALONE:
+        return prepare_alone(item, run)
     try:
         spec = build_task(item.task, **_convert(item.task, item.inputs, run))
     except TypeError as err:  # a required input left out, e.g. editing's instruction
@@ -279,7 +299,7 @@ def _convert(task: str, raw: dict, run: Run) -> dict:
             converted[key] = cams.views_to_cameras(views, camera.focal_length)
         else:
             converted[key] = [str(v) for v in _as_list(value, key)] if kind == "texts" else str(value)
-    if "cameras" in TASKS[task].params and "cameras" not in converted:  # the app's default table
+    if "cameras" in task_params(task) and "cameras" not in converted:  # the app's default table
         views = cams.rows_to_views(cams.preset_rows(cams.DEFAULT_PRESET, camera), distance=camera.distance)
         converted["cameras"] = cams.views_to_cameras(views, camera.focal_length)
     _check_sizes(raw, converted)
@@ -325,6 +345,61 @@ def _check_sizes(raw: dict, converted: dict) -> None:
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{Path(p).name} is {w}x{h}" for p, (w, h) in sizes.items())
         raise ValueError(f"the images of one item must have one size: {listed}.")
+
+
+def prepare_alone(item: Item, run: Run) -> Job:
+    """An upscaling or camera-path item: its photo, the size it makes, and its settings."""
+    converted = _convert("upscaling", item.inputs, run)  # the same inputs: a photo and a caption
+    photo, caption = converted["image"], converted.get("caption", "")
+    steps = _first(item.steps, run.steps, run.defaults.steps)
+    guidance = float(_first(item.guidance, run.guidance, run.defaults.guidance))
+    negative = _first(item.negative_prompt, run.negative_prompt)
+    if item.task == "upscaling":
+        options = run.alone
+        plan = plan_upscale(
+            photo.size, run.pipe.native_side, options.get("factor", 2), None, options.get("tile"),
+            options.get("overlap"), run.pipe.vae_scale_factor,
+        )  # fmt: skip
+        spec = build_task("upscaling", image=enlarged(photo, plan), caption=caption)
+        settings = ResultSettings(
+            spec.prompt, item.seed, steps, guidance, plan.width, plan.height, negative, item.task, run.model
+        )
+        return Job(item, spec, settings, [f"{item.name}.png"])
+    side = run.pipe.native_side
+    spec = TaskSpec(PATH_TASK, task_prompt("multiview", caption), [ImageSlot.condition(photo)])
+    settings = ResultSettings(spec.prompt, item.seed, steps, guidance, side, side, negative, item.task, run.model)
+    return Job(item, spec, settings, [f"{item.name}_{PATH_TASK}/video.mp4"])
+
+
+def run_alone(job: Job, run: Run) -> None:
+    """Run an upscaling or camera-path item and write its files (an upscale as one PNG with its settings; a
+    path as a folder of frames, video, GIF, cameras and zip)."""
+    st, options = job.settings, run.alone
+    call = {
+        "num_inference_steps": st.steps,
+        "guidance_scale": st.guidance,
+        "negative_prompt": st.negative_prompt or None,
+    }
+    photo = job.spec.views[1 if job.item.task == "upscaling" else 0].image
+    if job.item.task == "upscaling":
+        plan = plan_upscale((st.width, st.height), run.pipe.native_side, None, (st.width, st.height),
+                            options.get("tile"), options.get("overlap"), run.pipe.vae_scale_factor)  # fmt: skip
+        kwargs = {**job.spec.kwargs(), **call, "height": st.height, "width": st.width, "tiling": plan.tiling}
+        out = run.pipe(**kwargs, generator=torch.Generator("cpu").manual_seed(st.seed), output_type="pil")
+        write_outputs(job, out.images, None, run)
+        return
+    defaults = run.defaults.camera
+    views = int(options.get("views", 24))
+    make = paths.PRESETS[options.get("path", "orbit")]
+    cameras = make(views, distance=defaults.distance, focal_length=defaults.focal_length)
+    front = Camera.orbit(0.0, defaults.elevation, defaults.distance, defaults.focal_length)
+    folder = run.output / f"{job.item.name}_{PATH_TASK}"
+    caption = job.spec.prompt.removeprefix(task_prompt("multiview", "")).strip()
+    make_path(
+        run.pipe, photo, cameras, folder, front, caption, st.seed, int(options.get("anchors", 3)),
+        int(options.get("views_per_batch", 3)), fps=float(options.get("fps", 24)), size=st.width, model=run.model,
+        **call,
+    )  # fmt: skip
 
 
 def _size(spec: TaskSpec, size: str | None, run: Run) -> tuple[int, int]:
@@ -438,6 +513,15 @@ def process(items: list[Item], run: Run, bar: tqdm) -> list[dict]:
             bar.update()
             continue
         jobs.append(job)
+    for job in [job for job in jobs if job.item.task in RUN_ALONE]:
+        try:
+            run_alone(job, run)
+        except (ValueError, RuntimeError) as err:
+            lines[job.item.index] = _failed(job.item, str(err), bar, job)
+            continue
+        lines[job.item.index] = manifest_line(job.item, "done", job)
+        bar.update()
+    jobs = [job for job in jobs if job.item.task not in RUN_ALONE]
     for group in groups(jobs, run.batch_size):
         try:
             results = run_group(run.pipe, group)
@@ -469,9 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "task",
         nargs="?",
-        choices=list(TASKS),
+        choices=TASK_NAMES,
         metavar="TASK",
-        help=f"the task ({', '.join(TASKS)}); a JSONL spec may name its own.",
+        help=f"the task ({', '.join(TASK_NAMES)}); a JSONL spec may name its own.",
     )
     parser.add_argument(
         "--input",
@@ -491,6 +575,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--negative-prompt", help="default: the model's (the authors' for the published model).")
     parser.add_argument("--batch-size", type=int, default=1, help="items of one shape per pipeline call.")
     parser.add_argument("--overwrite", action="store_true", help="redo items whose outputs exist, replacing them.")
+    alone = parser.add_argument_group("upscaling and camera paths (orbit)")
+    alone.add_argument("--factor", type=float, default=2.0, help="upscaling: how many times larger, 1 to 4.")
+    alone.add_argument("--tile", type=int, help="upscaling: the window's side in pixels (default: the native side).")
+    alone.add_argument("--overlap", type=int, help="upscaling: the windows' overlap in pixels (default: a quarter).")
+    alone.add_argument("--path", choices=PATH_PRESETS, default="orbit", help="orbit: the camera path.")
+    alone.add_argument("--views", type=int, default=24, help="orbit: how many views (frames), 2 to 240.")
+    alone.add_argument("--fps", type=float, default=24.0, help="orbit: the video's frames a second.")
+    alone.add_argument("--anchors", type=int, default=3, help="orbit: views made first from the photo.")
+    alone.add_argument("--views-per-batch", type=int, default=3, help="orbit: views made at once after them.")
     task_options = parser.add_argument_group("task inputs (shared by every item; see each task's parameters)")
     for name, kind in PARAM_KINDS.items():
         many = kind in ("paths", "texts")
@@ -506,7 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _task_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     options = {name: getattr(args, name) for name in PARAM_KINDS if getattr(args, name) is not None}
     if args.task is not None:
-        taken = TASKS[args.task].params
+        taken = task_params(args.task)
         extra = [f"--{k.replace('_', '-')}" for k in options if k not in taken]
         if extra:
             parser.error(f"task {args.task} does not take {', '.join(extra)}; it takes {', '.join(taken)}.")
@@ -546,7 +639,11 @@ def load_run(args: argparse.Namespace, device: str) -> Run:
         args.size,
         args.batch_size,
         args.overwrite,
+        {name: getattr(args, name) for name in ALONE_OPTIONS},
     )
+
+
+ALONE_OPTIONS = ("factor", "tile", "overlap", "path", "views", "fps", "anchors", "views_per_batch")
 
 
 def write_manifest(output: Path, lines: list[dict]) -> list[dict]:

@@ -130,3 +130,14 @@ def advise(notes: Iterable[str]) -> None:
     """Each note as a short ``gr.Info`` before the run (printed when no page is listening)."""
     for note in notes:
         gr.Info(note, duration=8, title="Advice")
+
+
+def upscale_tip(native_side: int) -> str:
+    """What upscaling likes: windows near the model's native side, x2 more than x4, a caption optional."""
+    published = native_side == PUBLISHED_SIDE
+    model = "The published model" if published else "This model"
+    return (
+        f"{model} restores each window near its native {native_side} px, so large results are made window by "
+        "window; x2 keeps closest to the photo, x4 invents more detail. A caption may help, but every window "
+        "reads it: leave it empty if windows start repeating the subject."
+    )

@@ -231,6 +231,7 @@ TABS: dict[str, Tab] = {
                 Option("camera_estimation", "camera poses", "camera_estimation"),
             ),
         ),
+        Tab("upscale", "Upscale", (Option("upscaling", "upscaling", "upscaling"),)),
         Tab("slots", "Slots (advanced)"),  # any slots, any prompt: no task of its own
     )
 }

@@ -24,7 +24,8 @@ ENGINE_NAMES = {
     "height": "Height", "width": "Width", "num_inference_steps": "Steps", "guidance_scale": "Guidance",
     "num_images_per_prompt": "Number of images", "prompt": "Prompt", "negative_prompt": "Negative prompt",
     "instruction": "Instruction", "item": "Subject name", "mask": "Mask", "image": "Image", "views": "Slots",
-    "labels": "Classes", "caption": "Caption", "cameras": "Cameras", "camera": "Camera",
+    "labels": "Classes", "caption": "Caption", "cameras": "Cameras", "camera": "Camera", "factor": "Factor",
+    "tile_px": "Tile size", "overlap_px": "Overlap", "fps": "Frames a second",
 }  # fmt: skip
 OUT_OF_MEMORY = "Out of GPU memory: try a smaller size, fewer images or fewer views."
 

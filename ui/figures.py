@@ -15,8 +15,13 @@ import plotly.graph_objects as go
 from onediffusion import Camera
 from onediffusion.camera_presets import DEFAULT_DISTANCE, spherical
 
-ROLE_COLOURS = {"condition": "#1f77b4", "generated": "#ff7f0e", "estimated": "#2ca02c"}
-ROLE_NAMES = {"condition": "given (condition)", "generated": "to generate (target)", "estimated": "estimated"}
+ROLE_COLOURS = {"condition": "#1f77b4", "generated": "#ff7f0e", "estimated": "#2ca02c", "anchor": "#9467bd"}
+ROLE_NAMES = {
+    "condition": "given (condition)",
+    "generated": "to generate (target)",
+    "estimated": "estimated",
+    "anchor": "anchor (generated first)",
+}
 FRUSTUM_DEPTH = 0.35
 
 
@@ -153,4 +158,25 @@ def camera_figure(
         uirevision="cameras",
         template="none",  # "none": a small payload
     )
+    return figure
+
+
+def path_figure(cameras: Sequence[Camera], anchors: Sequence[int], given: Camera | None) -> go.Figure:
+    """A camera path: the photo's camera (blue, when there is a photo), the anchors (purple, generated first),
+    the other views (orange), and a line through the path's camera centres in order."""
+    shown = ([given] if given is not None else []) + list(cameras)
+    names = (["photo"] if given is not None else []) + [
+        f"anchor {anchors.index(i) + 1}" if i in anchors else f"view {i + 1}" for i in range(len(cameras))
+    ]
+    roles = (["condition"] if given is not None else []) + [
+        "anchor" if i in anchors else "generated" for i in range(len(cameras))
+    ]
+    figure = camera_figure(shown, names, roles, title=f"{len(cameras)} views, {len(anchors)} anchors")
+    centres = np.stack([camera.centre for camera in cameras])
+    figure.add_trace(
+        go.Scatter3d(
+            x=centres[:, 0], y=centres[:, 1], z=centres[:, 2], mode="lines", name="path",
+            line={"color": ROLE_COLOURS["generated"], "width": 2, "dash": "dot"}, hoverinfo="skip",
+        )
+    )  # fmt: skip
     return figure

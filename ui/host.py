@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+import time
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -23,13 +25,17 @@ from PIL import Image
 from onediffusion.cameras import Camera
 from onediffusion.defaults import ModelDefaults
 from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, fallback_negative_prompt, truncated
+from onediffusion.slots import CameraSlot
 from onediffusion.tasks import TaskSpec
+from onediffusion.tiling import Tiling
+from onediffusion.trajectory import PathProgress, PathResult, make_path
 
 from . import inputs
 from . import outputs as out
 from .captioner import Captioner
+from .cost import CostModel, forward_flop, say_seconds, tokens_of
 from .loader import ModelInfo, Settings, load_pipeline
-from .runs import STOPPED, Runs, StopToken, step_callback
+from .runs import STOPPED, Runs, StopToken, step_callback, window_callback
 from .zerogpu import gpu_decorator
 
 
@@ -61,6 +67,7 @@ class RunOptions:
     size: tuple[int, int] | None = None
     num_images: int = 1
     engine: tuple[tuple[str, float], ...] = ()  # extra pipeline arguments (multiview's rotary and noise scales)
+    tiling: Tiling | None = None  # windows for sizes above a tile (onediffusion.tiling); None: one pass
 
     @classmethod
     def parse(cls, steps, guidance, seed, randomize_seed, negative_prompt="", size=None, num_images=1) -> RunOptions:
@@ -101,6 +108,7 @@ class ModelHost:
         self._pipe, self._info = pipe, info
         self._load_lock = threading.Lock()
         self.runs = Runs()
+        self.costs = CostModel()
         self._call_on_gpu = gpu_decorator()(self._call_pipeline)
 
     @classmethod
@@ -211,6 +219,7 @@ class ModelHost:
         """One pipeline run; on ZeroGPU it runs in a forked worker, so it takes and returns only what pickles:
         the progress tracker and the stop slot number (not a callback), images as arrays and NumPy cameras."""
         generator = torch.Generator("cpu").manual_seed(options.seed)  # CPU noise: same seed, same image anywhere
+        tiled = options.tiling is not None  # progress in windows x steps then, not steps
         result = self.pipe(
             prompt=spec.prompt,
             views=spec.views,
@@ -222,10 +231,29 @@ class ModelHost:
             num_images_per_prompt=options.num_images,
             generator=generator,
             output_type="np",
-            callback_on_step_end=step_callback(progress, options.steps, slot),
+            callback_on_step_end=step_callback(None if tiled else progress, options.steps, slot),
+            tiling=options.tiling,
+            callback_on_window=window_callback(self.pipe, progress, slot) if tiled else None,
             **dict(options.engine),
         )
         return np.asarray(result.images), (result.cameras[0] if result.cameras else None)
+
+    def run_flop(self, spec: TaskSpec, options: RunOptions, height: int, width: int) -> float:
+        """Transformer FLOPs of a run: its forwards (steps, or windows x steps) over what each one sees."""
+        windows, (h, w) = 1, (height, width)
+        if options.tiling is not None:
+            scale = self.pipe.vae_scale_factor
+            spans = options.tiling.windows(height, width, scale)
+            windows = len(spans)
+            rows, cols = spans[0]
+            h, w = (rows.stop - rows.start) * scale, (cols.stop - cols.start) * scale
+        batch = (2 if options.guidance > 1.0 else 1) * options.num_images
+        tokens = tokens_of(self.pipe, len(spec.views), h, w, self.pipe.transformer.config.model_max_length)
+        return windows * options.steps * forward_flop(self.pipe.transformer, tokens, batch)
+
+    def estimate_seconds(self, spec: TaskSpec, options: RunOptions, height: int, width: int) -> tuple[float, bool]:
+        """Seconds the run would take on this device, and whether that rests on runs done here (else a guess)."""
+        return self.costs.seconds(self.run_flop(spec, options, height, width), self.pipe), self.costs.measured
 
     def _warn_long_prompt(self, prompt: str, negative_prompt: str) -> None:
         for name, text in (("prompt", prompt), ("negative prompt", negative_prompt)):
@@ -236,18 +264,75 @@ class ModelHost:
                     f"so this end is ignored: “{cut[:200]}”"
                 )
 
+    def tiled(self, spec: TaskSpec, options: RunOptions, height: int, width: int) -> RunOptions:
+        """Above the native side, image-only tasks run in overlapping windows of the native side (the memory
+        of one window, no seams; ``onediffusion.tiling``), and the page is told what that costs first."""
+        big = max(height, width) > self.native_side
+        if options.tiling is not None or not big or any(isinstance(s, CameraSlot) for s in spec.views):
+            return options
+        tiled = replace(options, tiling=Tiling.for_model(self.native_side))
+        seconds, measured = self.estimate_seconds(spec, tiled, height, width)
+        windows = len(tiled.tiling.windows(height, width, self.pipe.vae_scale_factor))
+        basis = "as measured here" if measured else "a first guess for this device"
+        gr.Info(
+            f"{width} × {height} is above the model's native {self.native_side} px: it is made in {windows} "
+            f"overlapping windows × {options.steps} steps, {say_seconds(seconds)} ({basis})."
+        )
+        return tiled
+
     def generate(self, spec: TaskSpec, options: RunOptions, progress=None, session: str | None = None) -> Generation:
         """Run one task: progress per step, cancellable, the seed and size it used returned with the images."""
         height, width = self.size_for(spec, options.size)
+        options = self.tiled(spec, options, height, width)
         self._warn_long_prompt(spec.prompt, options.negative_prompt)
         with self.model_turn(progress, session) as stop:
+            started = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
                 arrays, cameras = self._call_on_gpu(spec, options, height, width, progress, stop.slot)
             if stop.is_set() or self.pipe.interrupt:
                 raise gr.Error(STOPPED, print_exception=False)
+            self.costs.record(self.run_flop(spec, options, height, width), time.perf_counter() - started)
         for warning in caught:
             if not str(warning.message).startswith("The prompt is"):  # already reported, in plain words
                 gr.Warning(str(warning.message))
         images = [out.to_pil(a) for a in arrays]
         return Generation(arrays, images, cameras, spec.prompt, options.seed, height, width)
+
+    def generate_path(
+        self,
+        image: Image.Image | None,
+        cameras: Sequence[Camera],
+        input_camera: Camera | None,
+        caption: str,
+        options: RunOptions,
+        path: dict,
+        folder: Path,
+        progress=None,
+        session: str | None = None,
+    ) -> PathResult:
+        """A long camera path (``onediffusion.trajectory``) in one model turn, each batch one GPU call (on
+        ZeroGPU, each its own): progress in views done of the total; Stop (or a closed page) ends it after the
+        batch's current step, keeping every frame already made. ``path``: anchors, batch_size, anchored, fps."""
+        side = (options.size or (self.native_side, self.native_side))[0]
+        with self.model_turn(progress, session) as stop:
+
+            def batch(prompt: str, views: list, seed: int) -> list[Image.Image] | None:
+                if stop.is_set():
+                    return None
+                spec = TaskSpec("orbit", prompt, views)
+                arrays, _ = self._call_on_gpu(spec, replace(options, seed=seed), side, side, None, stop.slot)
+                return None if stop.is_set() or self.pipe.interrupt else [out.to_pil(a) for a in arrays]
+
+            def report(done: PathProgress) -> None:
+                if progress is not None:
+                    progress((done.done, done.total), desc="Views", unit="views")
+
+            if progress is not None:
+                progress(0.0, desc=f"Views (0 of {len(cameras)})")
+            return make_path(
+                self.pipe, image, cameras, folder, input_camera, caption, options.seed,
+                num_inference_steps=options.steps, guidance_scale=options.guidance,
+                negative_prompt=options.negative_prompt or None, size=side, model=self.info.name,
+                on_progress=report, generate=batch, **path,
+            )  # fmt: skip

@@ -83,6 +83,10 @@ def steps(value) -> int:
     return _integer("Steps", value, 1, MAX_STEPS)
 
 
+def views_count(value, low: int, high: int) -> int:
+    return _integer("Number of views", value, low, high)
+
+
 def num_images(value) -> int:
     return _integer("Number of images", value, 1, MAX_IMAGES)
 

@@ -11,7 +11,7 @@ from .catalogue import TABS
 from .common import EXAMPLES_DIR
 from .service import Studio
 from .spaces import duplicate_button
-from .tabs import control, identity, multiview, slots, text_to_image, understand
+from .tabs import control, identity, multiview, slots, text_to_image, understand, upscale
 
 TITLE = "OneDiffusion Studio"
 INTRO = """# OneDiffusion Studio
@@ -26,6 +26,7 @@ TAB_MODULES = {
     "understanding": understand,
     "identity": identity,
     "multiview": multiview,
+    "upscale": upscale,
     "slots": slots,
 }
 

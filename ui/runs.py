@@ -177,3 +177,15 @@ def step_callback(progress, total: int, slot: int) -> Callable:
         return {}
 
     return on_step
+
+
+def window_callback(pipe, progress, slot: int) -> Callable:
+    """The pipeline's per-window callback of a tiled run: progress in windows x steps, and Stop between windows."""
+
+    def on_window(done: int, total: int) -> None:
+        if stop_requested(slot):
+            pipe._interrupt = True  # the pipeline stops before its next window
+        if progress is not None:
+            progress((done, total), desc="Windows x steps", unit="windows")
+
+    return on_window

@@ -14,9 +14,11 @@ from .endpoints import control as control_tab
 from .endpoints import describe as describe_tab
 from .endpoints import identity as identity_tab
 from .endpoints import multiview as multiview_tab
+from .endpoints import orbit as orbit_tab
 from .endpoints import slots as slots_tab
 from .endpoints import text_to_image as text_to_image_tab
 from .endpoints import understand as understand_tab
+from .endpoints import upscale as upscale_tab
 from .host import ModelHost
 
 
@@ -44,6 +46,12 @@ class Studio(ModelHost):
     camera_preset_names = multiview_tab.camera_preset_names
     default_camera_rows = multiview_tab.default_camera_rows
     estimate_cameras = multiview_tab.estimate_cameras
+    # Orbit video (Multiview)
+    orbit_video = orbit_tab.orbit_video
+    orbit_preview = orbit_tab.orbit_preview
+    # Upscale
+    upscale = upscale_tab.upscale
+    upscale_advice = upscale_tab.upscale_advice
     # Describe this photo (every tab's input photos)
     describe_photo = describe_tab.describe_photo
     captions_available = describe_tab.captions_available

@@ -10,6 +10,13 @@
 | image2semanticmap | IoU of each named object's mask | empty or whole-image mask | >= 2x |
 | image2multiview | PSNR of novel views | copying the input view | >= +1.5 dB |
 | camera_estimation | median relative rotation error | the identity | <= half |
+| upscaling | PSNR of a x2 upscale (tiled) against the truth | Lanczos | >= +1.5 dB |
+| upscaling_x4 | PSNR of a x4 upscale (tiled) | Lanczos | reported |
+| upscaling_tiles | PSNR of a x4 upscale in tiles | the same, untiled | not worse (0.1 dB) |
+| upscaling_seams | gradient energy on a x2 upscale's tile borders over elsewhere | naive tiles, no overlap | below |
+
+Upscaling's truth is the scene rendered at 4 times the native size; the photos to upscale are that render shrunk
+(Lanczos) to the native size, or to half of it for the tiled-against-untiled comparison.
 
 Held-out scenes come from seeds the trainer never uses: the test scenes (``HELD_OUT``) for the
 figures, and validation scenes (``VALIDATION``, ``--split validation``) for choosing settings such
@@ -32,8 +39,10 @@ import numpy as np
 import torch
 
 from ..cameras import Camera, rotation_angle_deg
+from ..conditions import enlarge
 from ..prompts import COLOR_NAMES, Label
 from ..tasks import build_task
+from ..upscale import plan_upscale, upscale
 from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
 
 HELD_OUT = 5_000_000  # training draws scene seeds below this; the test scenes start here
@@ -47,7 +56,10 @@ GUIDANCE = {
     "image2semanticmap": 3.0,
     "image2multiview": 1.0,
     "camera_estimation": 3.0,
+    "upscaling": 3.0,
 }
+UPSCALE_MARGIN_DB = 1.5
+TILES_TOLERANCE_DB = 0.1
 PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}
 CHANCE = 1 / len(OBJECT_COLORS)
 
@@ -100,6 +112,17 @@ def color_masks(rgb: np.ndarray, colors: list[str]) -> list[np.ndarray]:
     refs = np.stack([np.zeros(3)] + [PALETTE_RGB[c] for c in colors])
     nearest = np.linalg.norm(rgb[..., None, :].astype(float) - refs, axis=-1).argmin(-1)
     return [nearest == k + 1 for k in range(len(colors))]
+
+
+def seam_ratio(image: np.ndarray, borders: list[int], axis: int) -> float:
+    """Mean squared brightness step across the pixel lines ``borders`` (between line b-1 and b along ``axis``:
+    0 rows, 1 columns) over the mean step across every other line: about 1 where tiles leave no trace."""
+    grey = np.asarray(image, float).mean(-1)
+    steps = np.diff(grey, axis=axis) ** 2  # step k lies between lines k and k + 1
+    per_line = steps.mean(axis=1 - axis)
+    on = [b - 1 for b in borders if 0 < b < grey.shape[axis]]
+    off = np.delete(per_line, on)
+    return float(per_line[on].mean() / max(off.mean(), 1e-12))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -294,6 +317,81 @@ class Evaluator:
         o, b = float(np.median(ours)), float(np.median(identity))
         return Result("camera_estimation", "median rotation error (deg)", o, b, "identity", o <= 0.5 * b, len(ours))
 
+    # Upscaling ---------------------------------------------------------------------------------
+
+    def upscale_case(self, case: int) -> dict[int, np.ndarray]:
+        """Held-out case ``case`` of upscaling: one view rendered at 4 times the native size, and that render
+        shrunk (Lanczos) to 2x, 1x and half the native size; by side in pixels."""
+        scene, view = _view(self.rng(case), size=4 * self.size)
+        return {
+            side: np.asarray(enlarge(view.rgb, side, side)) for side in (2 * self.size, self.size, self.size // 2)
+        } | {4 * self.size: view.rgb}
+
+    def upscaled(self, photo: np.ndarray, factor: int, i: int, **tiles) -> np.ndarray:
+        out = upscale(
+            self.pipe,
+            photo,
+            factor,
+            negative_prompt="",
+            num_inference_steps=self.steps,
+            guidance_scale=self.guidance["upscaling"],
+            output_type="np",
+            generator=torch.Generator().manual_seed(self.seed + i),
+            **tiles,
+        )
+        return np.round(out.images[0] * 255)
+
+    def _upscale_psnr(self, task: str, factor: int) -> Result:
+        ours, lanczos = [], []
+        for i in range(self.samples):
+            truths = self.upscale_case(6000 + i)
+            photo, truth = truths[self.size], truths[self.size * factor]
+            ours.append(psnr(self.upscaled(photo, factor, i), truth))
+            lanczos.append(psnr(np.asarray(enlarge(photo, self.size * factor, self.size * factor)), truth))
+        o, b = float(np.mean(ours)), float(np.mean(lanczos))
+        passes = o >= b + UPSCALE_MARGIN_DB if factor == 2 else o >= b
+        return Result(task, f"PSNR of a x{factor} upscale, tiled (dB)", o, b, "Lanczos", passes, len(ours))
+
+    def upscaling(self) -> Result:
+        """x2 from the native size (tiled above it) against Lanczos: the upscaling target."""
+        return self._upscale_psnr("upscaling", 2)
+
+    def upscaling_x4(self) -> Result:
+        return self._upscale_psnr("upscaling_x4", 4)
+
+    def upscaling_tiles(self) -> Result:
+        """x4 from half the native size (twice the native size out) in native tiles against one window."""
+        tiled, whole = [], []
+        for i in range(self.samples):
+            truths = self.upscale_case(6000 + i)
+            photo, truth = truths[self.size // 2], truths[2 * self.size]
+            tiled.append(psnr(self.upscaled(photo, 4, i), truth))
+            whole.append(psnr(self.upscaled(photo, 4, i, tile_px=2 * self.size), truth))
+        o, b = float(np.mean(tiled)), float(np.mean(whole))
+        return Result(
+            "upscaling_tiles", "PSNR of x4 in tiles (dB)", o, b, "one window", o >= b - TILES_TOLERANCE_DB, len(tiled)
+        )
+
+    def tile_borders(self, photo_side: int, factor: int, **tiles) -> list[int]:
+        """The pixel lines where the windows of an upscale of a ``photo_side`` square start or end."""
+        scale = self.pipe.vae_scale_factor
+        plan = plan_upscale((photo_side, photo_side), self.size, factor, vae_scale_factor=scale, **tiles)
+        spans = {rows for rows, _ in plan.tiling.windows(plan.height, plan.width, scale)}
+        return sorted({edge * scale for span in spans for edge in (span.start, span.stop)} - {0, plan.height})
+
+    def upscaling_seams(self) -> Result:
+        """Brightness steps on the lines where windows meet, over those elsewhere, in a x2 upscale from the native
+        size: ours (overlapping windows, blended) against a naive tiling (native tiles, no overlap)."""
+        ours, naive = [], []
+        for i in range(self.samples):
+            photo = self.upscale_case(6000 + i)[self.size]
+            for tiles, out in (({}, ours), ({"overlap_px": 0}, naive)):
+                image, borders = self.upscaled(photo, 2, i, **tiles), self.tile_borders(self.size, 2, **tiles)
+                out.append((seam_ratio(image, borders, 0) + seam_ratio(image, borders, 1)) / 2)
+        o, b = float(np.mean(ours)), float(np.mean(naive))
+        metric = "gradient energy on tile borders / elsewhere"
+        return Result("upscaling_seams", metric, o, b, "naive tiles, no overlap", o < b, len(ours))
+
     def all(self) -> list[Callable[[], Result]]:
         return [
             self.text2image,
@@ -302,6 +400,10 @@ class Evaluator:
             self.image2semanticmap,
             self.image2multiview,
             self.camera_estimation,
+            self.upscaling,
+            self.upscaling_x4,
+            self.upscaling_tiles,
+            self.upscaling_seams,
         ]
 
 

@@ -18,7 +18,16 @@ from tests.ui.conftest import EXAMPLES, launched_app
 mcp = pytest.importorskip("mcp")
 from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
 
-TASK_TOOLS = {"text_to_image", "control", "understand", "identity", "multiview", "estimate_cameras"}
+TASK_TOOLS = {
+    "text_to_image",
+    "control",
+    "understand",
+    "identity",
+    "multiview",
+    "estimate_cameras",
+    "orbit_video",
+    "upscale",
+}
 HELPER_TOOLS = {
     "make_condition",
     "camera_preset",

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import pytest
 import torch
@@ -309,3 +310,28 @@ def test_a_model_that_cannot_be_had_falls_back_to_the_demo_model(tmp_path, capsy
     (line,) = _manifest(out)
     assert line["status"] == "done" and line["model"] == str(demo_checkpoint()[0])
     assert f"Could not load {tmp_path / 'missing'}" in capsys.readouterr().err
+
+
+def test_upscaling_makes_each_photo_larger_window_by_window(tiny_model_dir, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    _photo(source / "small.png", 1, (48, 32))
+    out = tmp_path / "out"
+    assert _run(tiny_model_dir, "upscaling", source, out, "--factor", "4", "--tile", "64", "--overlap", "16") == 0
+    (line,) = _manifest(out)
+    assert line["status"] == "done" and (line["width"], line["height"]) == (192, 128)
+    result = read_png(out / "small.png")
+    assert Image.open(out / "small.png").size == (192, 128) and result.settings.prompt == "[[deblurring]]"
+
+
+def test_an_orbit_per_photo(tiny_model_dir, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    _photo(source / "toy.png", 2, (64, 64))
+    out = tmp_path / "out"
+    assert _run(tiny_model_dir, "orbit", source, out, "--views", "5", "--fps", "10", "--caption", "toys") == 0
+    (line,) = _manifest(out)
+    folder = out / "toy_orbit"
+    assert line["status"] == "done" and line["outputs"] == ["toy_orbit/video.mp4"]
+    assert imageio_ffmpeg.count_frames_and_secs(str(folder / "video.mp4"))[0] == 5
+    assert len(json.loads((folder / "transforms.json").read_text())["frames"]) == 5

@@ -192,3 +192,22 @@ def test_a_cancelled_job_frees_the_model_at_once(client):
     started = time.monotonic()
     gallery, *_ = client.predict(prompt="a cube", size="64x64", **RUN, api_name="/text_to_image")
     assert gallery and time.monotonic() - started < 20  # not behind the rest of the 200 steps
+
+
+def test_orbit_video_and_its_files(client, scene):
+    video, strip, gif, archive, figure, summary, seed, prompt = client.predict(
+        image=scene["scene_az000"], caption="toys", path="Orbit: a full turn", views=6, fps=12, **FAST,
+        api_name="/orbit_video",
+    )  # fmt: skip
+    assert video.endswith(".mp4") and Image.open(gif).n_frames == 6 and len(strip) == 6
+    assert summary.startswith("6 of 6 views") and figure["type"] == "plotly"
+    with zipfile.ZipFile(archive) as z:
+        assert {"transforms.json", "cameras.json", "run.json"} <= set(z.namelist())
+
+
+def test_upscale(client, scene):
+    compare, result, summary, seed, prompt = client.predict(
+        photo=scene["scene_az000"], factor=2, caption="", tile=64, overlap=16, **FAST, api_name="/upscale"
+    )
+    assert Image.open(result).size == (256, 256) and summary.startswith("256 × 256 px from 128 × 128 · 25 windows")
+    assert prompt == "[[deblurring]]" and len(compare) == 2

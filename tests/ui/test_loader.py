@@ -15,7 +15,7 @@ from ui.loader import Settings, load_pipeline
 from ui.service import Studio
 
 ENDPOINTS = {"text_to_image", "control", "make_condition", "understand", "identity", "multiview", "estimate_cameras",
-             "slots", "camera_preset", "model_info"}  # fmt: skip
+             "orbit_video", "upscale", "slots", "camera_preset", "model_info"}  # fmt: skip
 
 
 def test_a_good_folder_loads_as_asked(tiny_model_dir):

@@ -55,6 +55,7 @@ RAW = settings(
     "negative_prompt", "size", "steps", "guidance", "seed", "randomize_seed", "num_images", negative_prompt=""
 )
 MAKE = settings("steps", "seed")
+ORBIT = settings("negative_prompt", "steps", "guidance", "seed", "randomize_seed")  # square frames, one per view
 _RUN_FIELDS = {field.name for field in fields(RunInputs)}
 
 

@@ -8,6 +8,7 @@ from onediffusion import camera_presets as cams
 
 from .. import advice, common
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..endpoints import orbit
 from ..service import Studio
 from ..spaces import cached
 from .captions import describe_button
@@ -104,10 +105,85 @@ def _camera_poses(studio: Studio) -> None:
     )
 
 
+ORBIT_HOW_TO = """**Orbit video:** drop a photo of the object taken from the front (or describe it), pick a path and
+how many views; the 3D view shows the whole path before anything runs: purple cameras are the anchors, made
+first from your photo; every other view is made in small batches from your photo and the nearest anchor, as
+in the paper. Stop keeps the views made so far. The zip holds every frame, the cameras and a
+`transforms.json` for NeRF and Gaussian-splatting trainers."""
+
+
+def _path_settings(studio: Studio) -> tuple[list, list]:
+    """The path's controls (in the endpoints' order after the photo and caption) and the advanced ones."""
+    ranges = orbit.default_ranges(studio)
+    path = gr.Dropdown(list(orbit.PATHS), value=orbit.DEFAULT_PATH, label="Path")
+    views = gr.Slider(2, 240, orbit.default_views(studio), step=1, label="Number of views", elem_classes=["views"])
+    with gr.Accordion("Path ranges", open=False):
+        with gr.Row():
+            az = [
+                gr.Number(ranges[k], label=f"Azimuth {w} (°)")
+                for k, w in (("azimuth_from", "from"), ("azimuth_to", "to"))
+            ]
+        with gr.Row():
+            el = [
+                gr.Number(ranges[k], label=f"Elevation {w} (°)")
+                for k, w in (("elevation_from", "from"), ("elevation_to", "to"))
+            ]
+        with gr.Row():
+            dist = [
+                gr.Number(ranges[k], label=f"Distance {w}")
+                for k, w in (("distance_from", "from"), ("distance_to", "to"))
+            ]
+        table = _camera_table(studio.default_camera_rows())
+    fps = gr.Slider(1, 60, 24, step=1, label="Frames a second")
+    with gr.Accordion("Anchors and batches", open=False):
+        with gr.Row():
+            anchors = gr.Slider(1, 8, orbit.ANCHORS, step=1, label="Anchors (made first)")
+            batch = gr.Slider(1, 7, orbit.BATCH_SIZE, step=1, label="Views per batch")
+    return [path, views, *az, *el, *dist, table], [fps, anchors, batch]
+
+
+def _orbit_video(studio: Studio) -> None:
+    with gr.Row():
+        with gr.Column(scale=2):
+            image = common.given_image("Photo of the object, from the front (or leave empty and describe it)", 240)
+            caption = gr.Textbox(label="Caption", lines=2, placeholder="e.g. a red cube and a blue sphere")
+            shape, advanced = _path_settings(studio)
+            run, stop = run_buttons("Make the video")
+            settings = sampling(studio, studio.default_negative_prompt, None, many=False)
+        with gr.Column(scale=3):
+            first = studio.orbit_preview(views=orbit.default_views(studio), **orbit.default_ranges(studio))
+            figure = gr.Plot(first, label="The path around the object", elem_id="orbit-figure")
+            video = gr.Video(label="Orbit video", interactive=False, elem_id="orbit-video", elem_classes=["generated"])
+            summary = gr.Markdown(elem_id="orbit-summary")
+            strip = common.generated_gallery("Frames along the path", "orbit-frames", columns=6, height=160)
+            with gr.Row():
+                gif = gr.File(label="GIF", interactive=False, elem_id="orbit-gif")
+                archive = gr.File(
+                    label="Frames, cameras, transforms.json (zip)", interactive=False, elem_id="orbit-zip"
+                )
+            assembled = prompt_accordion()
+    fps, anchors, batch = advanced
+    preview_inputs = [*shape, anchors, batch, image]
+    live(preview_inputs, studio.orbit_preview, preview_inputs, figure)
+    outputs = [video, strip, gif, archive, figure, summary, settings.seed, assembled]
+    given = [image, caption, *shape, fps, anchors, batch, *settings.inputs()]
+    run.click(
+        studio.cancellable(studio.orbit_video), given, outputs, api_name="orbit_video",
+        concurrency_id=common.GPU_QUEUE, concurrency_limit=1, scroll_to_output=True,
+    )  # fmt: skip
+    # Stop asks the run to end after its current step and keeps the views made (the event is not cancelled, so
+    # the run returns them); a closed page still stops it (ui.sessions).
+    stop.click(studio.cancel, None, None, **common.CHEAP)
+    live([caption], studio.multiview_prompt, [caption], assembled)
+
+
 def build(studio: Studio) -> None:
     how_to(HOW_TO, studio.untrained_note("multiview"))
     with gr.Tabs():
         with gr.Tab("Novel views", id="novel-views", elem_id="tab-novel-views"):
             _novel_views(studio)
+        with gr.Tab("Orbit video", id="orbit-video", elem_id="tab-orbit-video"):
+            how_to(ORBIT_HOW_TO)
+            _orbit_video(studio)
         with gr.Tab("Camera poses", id="camera-poses", elem_id="tab-camera-poses"):
             _camera_poses(studio)
