@@ -14,6 +14,7 @@
 | upscaling_x4 | PSNR of a x4 upscale (tiled) | Lanczos | reported |
 | upscaling_tiles | PSNR of a x4 upscale in tiles | the same, untiled | not worse (0.1 dB) |
 | upscaling_seams | gradient energy on a x2 upscale's tile borders over elsewhere | naive tiles, no overlap | below |
+| orbit | PSNR of a 12-view orbit's frames against the true views, anchored | every view from the input | not worse |
 
 Upscaling's truth is the scene rendered at 4 times the native size; the photos to upscale are that render shrunk
 (Lanczos) to the native size, or to half of it for the tiled-against-untiled comparison.
@@ -38,10 +39,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import camera_paths
 from ..cameras import Camera, rotation_angle_deg
 from ..conditions import enlarge
 from ..prompts import COLOR_NAMES, Label
 from ..tasks import build_task
+from ..trajectory import pipeline_batches, plan_path, sample_path
 from ..upscale import plan_upscale, upscale
 from .world import OBJECT_COLORS, Scene, View, render, render_views, sample_cameras, sample_scene
 
@@ -59,6 +62,8 @@ GUIDANCE = {
     "upscaling": 3.0,
 }
 UPSCALE_MARGIN_DB = 1.5
+ORBIT_VIEWS = 12  # an orbit of 12 views (4 batches after the 3 anchors) per scene
+ORBIT_CAMERA = {"elevation": 25.0, "distance": 2.1, "focal": 1.3887}  # the Mini's camera (its studio.json)
 TILES_TOLERANCE_DB = 0.1
 PALETTE_RGB = {c: np.array([int(COLOR_NAMES[c][i : i + 2], 16) for i in (1, 3, 5)], float) for c in OBJECT_COLORS}
 CHANCE = 1 / len(OBJECT_COLORS)
@@ -392,6 +397,36 @@ class Evaluator:
         metric = "gradient energy on tile borders / elsewhere"
         return Result("upscaling_seams", metric, o, b, "naive tiles, no overlap", o < b, len(ours))
 
+    # Long camera paths ---------------------------------------------------------------------------
+
+    def orbit_frames(self, case: int, i: int, anchored: bool, views: int = ORBIT_VIEWS) -> tuple[list, list]:
+        """An orbit of ``views`` around held-out scene ``case`` from its first view's photo: the frames made
+        (anchored, or every view from the photo alone) and the true renders of the same cameras."""
+        rng = self.rng(case)
+        scene = sample_scene(rng)
+        cameras = camera_paths.orbit(views, ORBIT_CAMERA["elevation"], ORBIT_CAMERA["distance"], ORBIT_CAMERA["focal"])
+        truth = render_views(scene, cameras, self.size)
+        plan = plan_path(cameras, self.seed + i, anchored=anchored)
+        made: dict[int, np.ndarray] = {}
+        generate = pipeline_batches(
+            self.pipe, num_inference_steps=self.steps, guidance_scale=self.guidance["image2multiview"],
+            negative_prompt="", height=self.size, width=self.size,
+        )  # fmt: skip
+        sample_path(generate, truth[0].rgb, cameras[0], cameras, plan, lambda v, f: made.__setitem__(v, np.asarray(f)))
+        return [made[v] for v in range(views)], [view.rgb for view in truth]
+
+    def orbit(self) -> Result:
+        """Per-frame PSNR of an orbit against the true views: the paper's anchored sampling against the plain
+        alternative (every view from the input photo alone), on the same scenes and seeds."""
+        anchored, plain = [], []
+        for i in range(self.samples):
+            for mode, scores in ((True, anchored), (False, plain)):
+                frames, truth = self.orbit_frames(7000 + i, i, mode)
+                scores += [psnr(frame, true) for frame, true in zip(frames, truth)]
+        a, p = float(np.mean(anchored)), float(np.mean(plain))
+        metric = f"PSNR of {ORBIT_VIEWS}-view orbit frames (dB)"
+        return Result("orbit", metric, a, p, "every view from the input alone", a >= p, len(anchored))
+
     def all(self) -> list[Callable[[], Result]]:
         return [
             self.text2image,
@@ -404,6 +439,7 @@ class Evaluator:
             self.upscaling_x4,
             self.upscaling_tiles,
             self.upscaling_seams,
+            self.orbit,
         ]
 
 
