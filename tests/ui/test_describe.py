@@ -21,7 +21,8 @@ from ui.service import Studio
 from ui.tabs.captions import LABEL
 
 PLACES = {"Reference photo 1", "Reference photo 2", "Reference photo 3", "Reference photo 4", "Photo",
-          "Photo of the object (optional: leave empty to work from the caption)", "Photo (given to the model)"}  # fmt: skip
+          "Photo of the object (optional: leave empty to work from the caption)", "Photo (given to the model)",
+          "Photo of the object, from the front (or leave empty and describe it)"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_every_input_photo_has_a_describe_button_writing_its_caption_box(served)
     ids = {c["id"]: c for c in config["components"]}
     buttons = {b._id for b in describe_buttons(demo)}
     events = [d for d in config["dependencies"] if any(target in buttons for target, _ in d["targets"])]
-    assert len(buttons) == len(events) == 7
+    assert len(buttons) == len(events) == 8
     for event in events:
         photo, caption = (ids[i]["props"] for i in (event["inputs"][0], event["outputs"][0]))
         assert len(event["outputs"]) == 1 and ids[event["outputs"][0]]["type"] == "textbox"

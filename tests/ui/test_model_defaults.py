@@ -123,7 +123,7 @@ def test_the_banner_and_how_tos_name_what_the_model_was_not_trained_for(mini):
     assert "Not trained for HED soft edges, Human pose" in mini.untrained_note("control")
     assert mini.banner().endswith(
         "Not trained for (expect noise): Control: HED soft edges, Human pose; "
-        "Understanding: Human pose, HED soft edges, Canny edges; Identity: subject-driven."
+        "Understanding: Human pose, HED soft edges, Canny edges; Identity: subject-driven; Upscale: upscaling."
     )
 
 

@@ -146,7 +146,9 @@ def _orbit_video(studio: Studio) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             image = common.given_image("Photo of the object, from the front (or leave empty and describe it)", 240)
-            caption = gr.Textbox(label="Caption", lines=2, placeholder="e.g. a red cube and a blue sphere")
+            caption = gr.Textbox(
+                label="Caption", lines=2, placeholder="e.g. a red cube and a blue sphere", info=advice.MULTIVIEW_CAPTION_TIP
+            )
             shape, advanced = _path_settings(studio)
             run, stop = run_buttons("Make the video")
             settings = sampling(studio, studio.default_negative_prompt, None, many=False)
