@@ -32,6 +32,7 @@ from .tasks import TaskSpec
 
 GRID_KEY = "onediffusion-grid"  # the PNG text chunk of a grid image: its axes and every cell's settings
 MAX_CELLS = 64
+MIN_TILE = 128  # pixels: cells smaller than this are enlarged in the grid image (not in the cells)
 MAX_RANGE = 1000  # values a range may expand to before the cap is even considered
 _NUMBER = r"\d+(?:\.\d+)?"
 _RANGE = re.compile(rf"^({_NUMBER})\s*-\s*({_NUMBER})(?:\s*\(\s*([+-]?)\s*({_NUMBER})\s*\))?$")
@@ -449,6 +450,10 @@ def grid_image(grid: Grid, cells: Sequence[CellResult]) -> Image.Image:
     value; a cell not run is grey and says so. The image carries the first cell's settings and the grid's."""
     rows, columns = grid.shape
     tiles = {result.cell.index: strip(result.images) for result in cells}
+    smallest = min((min(tile.size) for tile in tiles.values()), default=MIN_TILE)
+    if smallest < MIN_TILE:  # small outputs (a demo model's) enlarged, so the labels stay small beside them
+        scale = math.ceil(MIN_TILE / smallest)
+        tiles = {i: t.resize((t.width * scale, t.height * scale), Image.Resampling.NEAREST) for i, t in tiles.items()}
     widths = [max((tiles[r * columns + c].width for r in range(rows) if r * columns + c in tiles), default=64)
               for c in range(columns)]  # fmt: skip
     heights = [max((tiles[r * columns + c].height for c in range(columns) if r * columns + c in tiles), default=64)

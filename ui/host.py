@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from onediffusion.defaults import ModelDefaults
 from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, fallback_negative_prompt, truncated
 from onediffusion.tasks import TaskSpec
 
-from . import inputs
+from . import checks, inputs
 from . import outputs as out
 from .captioner import Captioner
 from .loader import ModelInfo, Settings, load_pipeline
@@ -64,14 +65,20 @@ class RunOptions:
 
     @classmethod
     def parse(cls, steps, guidance, seed, randomize_seed, negative_prompt="", size=None, num_images=1) -> RunOptions:
-        """Widget values -> checked options (raises InputError in plain words)."""
+        """Widget values -> checked options (raises InputError in plain words, naming the setting at fault)."""
+        with checks.about("steps"):
+            steps = inputs.steps(steps)
+        with checks.about("guidance"):
+            guidance = inputs.guidance(guidance)
+        with checks.about("seed"):
+            seed = inputs.seed(seed, bool(randomize_seed))
+        with checks.about("size"):
+            size = inputs.parse_size(size)
+        with checks.about("num_images"):
+            num_images = inputs.num_images(num_images)
+        negative = (negative_prompt or "").strip()
         return cls(
-            steps=inputs.steps(steps),
-            guidance=inputs.guidance(guidance),
-            seed=inputs.seed(seed, bool(randomize_seed)),
-            negative_prompt=(negative_prompt or "").strip(),
-            size=inputs.parse_size(size),
-            num_images=inputs.num_images(num_images),
+            steps=steps, guidance=guidance, seed=seed, negative_prompt=negative, size=size, num_images=num_images
         )
 
 
@@ -101,6 +108,7 @@ class ModelHost:
         self._pipe, self._info = pipe, info
         self._load_lock = threading.Lock()
         self.runs = Runs()
+        self.view_step_seconds: float | None = None  # one view-step at the native size, as measured (``measure``)
         self._call_on_gpu = gpu_decorator()(self._call_pipeline)
 
     @classmethod
@@ -185,6 +193,13 @@ class ModelHost:
         """Explicit size, else the aspect-ratio entry nearest the first given image at the native side."""
         return spec.size(self.native_side, size)
 
+    def measure(self, seconds: float, view_steps: int, pixels: int) -> None:
+        """Learn this device's speed from a run: seconds per view-step at the native size, averaged with the
+        runs before (what a grid's cost estimate multiplies)."""
+        rate = seconds / max(view_steps * pixels / self.native_side**2, 1e-9)
+        known = self.view_step_seconds
+        self.view_step_seconds = rate if known is None else 0.5 * known + 0.5 * rate
+
     # Model turns -------------------------------------------------------------------------------
 
     def cancel(self, request: gr.Request | None = None) -> None:
@@ -237,15 +252,21 @@ class ModelHost:
                 )
 
     def generate(self, spec: TaskSpec, options: RunOptions, progress=None, session: str | None = None) -> Generation:
-        """Run one task: progress per step, cancellable, the seed and size it used returned with the images."""
+        """Run one task: progress per step, cancellable, the seed and size it used returned with the images. In a
+        dry run (``ui.checks``: a validator's) the checks made so far passed, and it stops here."""
+        checks.reached_the_model()
         height, width = self.size_for(spec, options.size)
         self._warn_long_prompt(spec.prompt, options.negative_prompt)
         with self.model_turn(progress, session) as stop:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
+                started = time.perf_counter()
                 arrays, cameras = self._call_on_gpu(spec, options, height, width, progress, stop.slot)
             if stop.is_set() or self.pipe.interrupt:
                 raise gr.Error(STOPPED, print_exception=False)
+            self.measure(
+                time.perf_counter() - started, options.steps * len(spec.views) * options.num_images, height * width
+            )
         for warning in caught:
             if not str(warning.message).startswith("The prompt is"):  # already reported, in plain words
                 gr.Warning(str(warning.message))

@@ -9,6 +9,7 @@ from onediffusion.fit import free_ram
 from . import sessions
 from .catalogue import TABS
 from .common import EXAMPLES_DIR
+from .sendto import Links
 from .service import Studio
 from .spaces import duplicate_button
 from .tabs import control, identity, multiview, slots, text_to_image, understand
@@ -64,10 +65,12 @@ def build_demo(studio: Studio, keep_files: int = sessions.KEEP_FILES_SECONDS) ->
             elem_id="model-banner",
             elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"],
         )
-        with gr.Tabs():
+        links = Links()  # "Send to" buttons under results, and the inputs of other tabs they fill
+        with gr.Tabs() as tabs:
             for tab_id, module in TAB_MODULES.items():
                 with gr.Tab(TABS[tab_id].title, id=tab_id, elem_id=f"tab-{tab_id}"):
-                    module.build(studio)
+                    module.build(studio, links)
+        links.wire(tabs)
         gr.api(studio.model_info, api_name="model_info", concurrency_limit=None)
         demo.unload(sessions.leave(demo, studio.runs.cancel))  # a visitor gone: stop their run, drop their state
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)

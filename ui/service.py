@@ -12,6 +12,7 @@ from __future__ import annotations
 from .catalogue import TABS, untrained_banner, untrained_note
 from .endpoints import control as control_tab
 from .endpoints import describe as describe_tab
+from .endpoints import grid as grid_tab
 from .endpoints import identity as identity_tab
 from .endpoints import multiview as multiview_tab
 from .endpoints import slots as slots_tab
@@ -49,6 +50,13 @@ class Studio(ModelHost):
     captions_available = describe_tab.captions_available
     # Slots
     slots = slots_tab.slots
+    # Compare grids: every tab that samples, over up to two axes of settings
+    text_to_image_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["text-to-image"])
+    control_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["control"])
+    understand_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["understanding"])
+    identity_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["identity"])
+    multiview_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["multiview"])
+    slots_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["slots"])
 
     def untrained(self, tab_id: str) -> list[str]:
         """The options of a tab (by id, see ``ui.catalogue.TABS``) that the model's ``tasks`` list leaves out."""

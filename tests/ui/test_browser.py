@@ -101,6 +101,7 @@ def test_understanding_depth_with_mesh(page, screenshots):
 def test_identity(page, screenshots):
     panel = open_tab(page, "Identity", "identity")
     use_example(panel, 0)
+    expect(panel.locator("#reference-1 img")).to_have_count(1)  # loaded before the run is asked for
     fast_settings(panel)
     click(panel, "Generate")
     images_in(panel.locator("#identity-gallery"), 1)
@@ -151,18 +152,21 @@ def test_slots(page, screenshots):
 
 def test_errors_are_plain_and_stop_frees_the_model(page, screenshots):
     panel = open_tab(page, "Text to image", "text-to-image")
-    panel.get_by_label("Prompt", exact=True).fill("")
+    prompt = panel.get_by_placeholder("Describe the image in detail...")  # its label holds the message at fault
+    prompt.fill("")
     click(panel, "Generate")
-    expect(page.get_by_text("Describe the image to generate in the Prompt box first.")).to_be_visible()
+    expect(panel.locator(".validation-error").first).to_have_text(
+        "Describe the image to generate in the Prompt box first."
+    )
     shot(page, screenshots, "8-error")
-    panel.get_by_label("Prompt", exact=True).fill("a slow red cube")
+    prompt.fill("a slow red cube")
     fast_settings(panel, steps=200)
     click(panel, "Generate")
     expect(panel.locator("#t2i-gallery").get_by_text(re.compile(r"Denoising"))).to_be_visible()  # progress per step
     shot(page, screenshots, "9-progress")
     click(panel, "Stop")
     fast_settings(panel, steps=2)
-    panel.get_by_label("Prompt", exact=True).fill("a quick blue cube")
+    prompt.fill("a quick blue cube")
     click(panel, "Generate")
     expect(panel.locator("#t2i-gallery")).to_contain_text(re.compile(r"image 1 · seed"), timeout=20_000)
 
