@@ -91,7 +91,11 @@ def sampling(
             info="The seed used is written back here after each run.",
         )
         randomize = gr.Checkbox(
-            True, label="Random seed", scale=1, info="Untick to reuse the seed above.", elem_classes=["random-seed"]
+            True,
+            label="Random seed",
+            scale=1,
+            info="Untick to reuse the seed above.",
+            elem_classes=["random-seed"],
         )
     with gr.Accordion("Settings", open=False):
         with gr.Row():

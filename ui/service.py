@@ -9,6 +9,8 @@ To add an endpoint, write it in its tab's module and name it here.
 
 from __future__ import annotations
 
+import html
+
 from .catalogue import TABS, untrained_banner, untrained_note
 from .endpoints import control as control_tab
 from .endpoints import describe as describe_tab
@@ -69,3 +71,13 @@ class Studio(ModelHost):
     def banner(self) -> str:
         """The model banner, plus the options the model was not trained for, tab by tab."""
         return self.info.banner() + untrained_banner(self.defaults)
+
+    def page_banner(self) -> str:
+        """The banner as the page shows it: whole on a wide screen; on a narrow one (``ui.layout.CSS``) one line,
+        the model in use and why, with the rest behind a fold."""
+        whole = self.banner()
+        line = html.escape(self.info.headline())
+        return (
+            f'<div class="banner-wide">\n\n{whole}\n\n</div>\n'
+            f'<details class="banner-narrow"><summary>{line}</summary>\n\n{whole}\n\n</details>'
+        )
