@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,14 @@ class ModelInfo:
             f"⚠️ **Could not load `{self.requested}`**: {self.fallback_reason}  \n"
             f"Using the bundled demo model instead. {model}  \n{where}{advice}"
         )
+
+    def headline(self) -> str:
+        """The banner in one line of plain text: the model in use, and why (a phone shows this, the rest folded)."""
+        if self.is_fallback:  # the reason's first clause: "offline mode is on", "no GPU", ...
+            why = re.split(r" \(|, |; |: ", self.fallback_reason, maxsplit=1)[0].rstrip(".")
+            return f"⚠️ Demo model: {why}; {self.requested} not loaded"
+        name = Path(self.name).name if Path(self.name).is_absolute() else self.name
+        return f"Model in use: {name}: {self.description}"
 
     def as_dict(self) -> dict:
         return {

@@ -15,11 +15,20 @@ import numpy as np
 from .prompts import COLOR_NAMES, PALETTE, Label
 
 AUTO_SIZE = "auto"
+# The limits of the sampling settings people type (the app's sliders, its API, grids and the batch command).
+MAX_SEED = 2**32 - 1
+MAX_STEPS = 200
+MAX_GUIDANCE = 20.0
 _HEX_TO_NAME = {hex_code.lower(): name for hex_code, name in PALETTE}
 
 
 class InputError(ValueError):
-    """Bad input, described in plain words for the person who typed it."""
+    """Bad input, described in plain words for the person who typed it; ``field`` names the input at fault (a
+    parameter name, such as ``"prompt"`` or ``"x_values"``) when it is known, so a form can show it there."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def parse_size(size: str | None) -> tuple[int, int] | None:

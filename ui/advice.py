@@ -9,11 +9,15 @@ task near 512 px; any other model is advised to stay near its own native side.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import gradio as gr
+
+from . import checks
 
 PUBLISHED_SIDE = 1024  # the published model's native side (its text-to-image training size)
 NEAR = (0.75, 1.25)  # "near" a side: 768-1280 around 1024, 384-640 around 512
@@ -126,9 +130,20 @@ def multiview_notes(views: int, width: int, height: int, caption: str, native_si
     return notes
 
 
+_SHOWN: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("onediffusion_notes_shown", default=None)
+
+
 def advise(notes: Iterable[str]) -> None:
-    """Each note as a short ``gr.Info`` before the run (printed when no page is listening)."""
+    """Each note as a short ``gr.Info`` before the run (printed when no page is listening); none in a dry run,
+    and each note once within ``once``."""
+    if checks.dry():
+        return
+    shown = _SHOWN.get()
     for note in notes:
+        if shown is not None and note in shown:
+            continue
+        if shown is not None:
+            shown.add(note)
         gr.Info(note, duration=8, title="Advice")
 
 
@@ -141,3 +156,13 @@ def upscale_tip(native_side: int) -> str:
         "window; x2 keeps closest to the photo, x4 invents more detail. A caption may help, but every window "
         "reads it: leave it empty if windows start repeating the subject."
     )
+
+
+@contextlib.contextmanager
+def once() -> Iterator[None]:
+    """Within, a note already shown is not shown again (the cells of a grid share their notes)."""
+    token = _SHOWN.set(set())
+    try:
+        yield
+    finally:
+        _SHOWN.reset(token)

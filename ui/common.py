@@ -14,6 +14,7 @@ import gradio as gr
 from onediffusion import PALETTE
 from onediffusion.paths import ASSETS
 
+from . import checks
 from . import outputs as out
 from .inputs import MAX_GUIDANCE, MAX_IMAGES, MAX_SEED, MAX_STEPS
 from .reuse import reuse
@@ -90,7 +91,11 @@ def sampling(
             info="The seed used is written back here after each run.",
         )
         randomize = gr.Checkbox(
-            True, label="Random seed", scale=1, info="Untick to reuse the seed above.", elem_classes=["random-seed"]
+            True,
+            label="Random seed",
+            scale=1,
+            info="Untick to reuse the seed above.",
+            elem_classes=["random-seed"],
         )
     with gr.Accordion("Settings", open=False):
         with gr.Row():
@@ -196,8 +201,9 @@ def palette_legend(visible: bool = True) -> gr.HTML:
 
 
 def wire_run(studio: Studio, run: gr.Button, stop: gr.Button, fn: Callable, inputs: list, outputs: list, api_name: str):
-    """Run ``fn`` on the shared GPU queue when ``run`` is clicked; Stop cancels the event, which
-    interrupts the pipeline after its current step (see ``ModelHost.cancellable``)."""
+    """Run ``fn`` on the shared GPU queue when ``run`` is clicked, its inputs checked first (``ui.checks``: bad
+    input is shown at the input at fault and takes no queue slot); Stop cancels the event, which interrupts
+    the pipeline after its current step (see ``ModelHost.cancellable``)."""
     event = run.click(
         studio.cancellable(fn),
         inputs,
@@ -206,6 +212,7 @@ def wire_run(studio: Studio, run: gr.Button, stop: gr.Button, fn: Callable, inpu
         concurrency_id=GPU_QUEUE,
         concurrency_limit=1,
         scroll_to_output=True,
+        validator=checks.validator(fn, len(inputs)),
     )
     stop.click(studio.cancel, None, None, cancels=[event], **CHEAP)
     return event

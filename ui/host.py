@@ -30,7 +30,7 @@ from onediffusion.tasks import TaskSpec
 from onediffusion.tiling import Tiling
 from onediffusion.trajectory import PathProgress, PathResult, make_path
 
-from . import inputs
+from . import checks, inputs
 from . import outputs as out
 from .captioner import Captioner
 from .cost import CostModel, forward_flop, say_seconds, tokens_of
@@ -71,14 +71,20 @@ class RunOptions:
 
     @classmethod
     def parse(cls, steps, guidance, seed, randomize_seed, negative_prompt="", size=None, num_images=1) -> RunOptions:
-        """Widget values -> checked options (raises InputError in plain words)."""
+        """Widget values -> checked options (raises InputError in plain words, naming the setting at fault)."""
+        with checks.about("steps"):
+            steps = inputs.steps(steps)
+        with checks.about("guidance"):
+            guidance = inputs.guidance(guidance)
+        with checks.about("seed"):
+            seed = inputs.seed(seed, bool(randomize_seed))
+        with checks.about("size"):
+            size = inputs.parse_size(size)
+        with checks.about("num_images"):
+            num_images = inputs.num_images(num_images)
+        negative = (negative_prompt or "").strip()
         return cls(
-            steps=inputs.steps(steps),
-            guidance=inputs.guidance(guidance),
-            seed=inputs.seed(seed, bool(randomize_seed)),
-            negative_prompt=(negative_prompt or "").strip(),
-            size=inputs.parse_size(size),
-            num_images=inputs.num_images(num_images),
+            steps=steps, guidance=guidance, seed=seed, negative_prompt=negative, size=size, num_images=num_images
         )
 
 
@@ -193,6 +199,19 @@ class ModelHost:
         """Explicit size, else the aspect-ratio entry nearest the first given image at the native side."""
         return spec.size(self.native_side, size)
 
+    @property
+    def view_step_seconds(self) -> float | None:
+        """Seconds of one view-step at the native size, guided, once a run here has measured this device's
+        speed (``costs``); None before (what a grid's cost estimate multiplies)."""
+        if not self.costs.measured:
+            return None
+        return self.costs.seconds(self.view_step_flop(), self.pipe)
+
+    def view_step_flop(self) -> float:
+        """Transformer FLOPs of one guided step of one view at the native size, the prompt's tokens included."""
+        side, text = self.native_side, self.pipe.transformer.config.model_max_length
+        return forward_flop(self.pipe.transformer, tokens_of(self.pipe, 1, side, side, text), batch=2)
+
     # Model turns -------------------------------------------------------------------------------
 
     def cancel(self, request: gr.Request | None = None) -> None:
@@ -281,14 +300,16 @@ class ModelHost:
         return tiled
 
     def generate(self, spec: TaskSpec, options: RunOptions, progress=None, session: str | None = None) -> Generation:
-        """Run one task: progress per step, cancellable, the seed and size it used returned with the images."""
+        """Run one task: progress per step, cancellable, the seed and size it used returned with the images. In a
+        dry run (``ui.checks``: a validator's) the checks made so far passed, and it stops here."""
+        checks.reached_the_model()
         height, width = self.size_for(spec, options.size)
         options = self.tiled(spec, options, height, width)
         self._warn_long_prompt(spec.prompt, options.negative_prompt)
         with self.model_turn(progress, session) as stop:
-            started = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", UserWarning)
+                started = time.perf_counter()
                 arrays, cameras = self._call_on_gpu(spec, options, height, width, progress, stop.slot)
             if stop.is_set() or self.pipe.interrupt:
                 raise gr.Error(STOPPED, print_exception=False)
@@ -314,6 +335,7 @@ class ModelHost:
         """A long camera path (``onediffusion.trajectory``) in one model turn, each batch one GPU call (on
         ZeroGPU, each its own): progress in views done of the total; Stop (or a closed page) ends it after the
         batch's current step, keeping every frame already made. ``path``: anchors, batch_size, anchored, fps."""
+        checks.reached_the_model()
         side = (options.size or (self.native_side, self.native_side))[0]
         with self.model_turn(progress, session) as stop:
 

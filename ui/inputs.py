@@ -15,12 +15,19 @@ from PIL import Image
 
 from onediffusion.images import to_rgb
 from onediffusion.prompts import ASPECT_RATIO_512
-from onediffusion.tables import AUTO_SIZE, InputError, labels, number_cell, parse_size, table_rows  # noqa: F401
+from onediffusion.tables import (  # noqa: F401
+    AUTO_SIZE,
+    MAX_GUIDANCE,
+    MAX_SEED,
+    MAX_STEPS,
+    InputError,
+    labels,
+    number_cell,
+    parse_size,
+    table_rows,
+)
 
-MAX_SEED = 2**32 - 1
 MAX_UPLOAD_SIDE = 4096
-MAX_STEPS = 200
-MAX_GUIDANCE = 20.0
 MAX_IMAGES = 4
 _COMMON_RATIOS = {
     3 / 4: "4:3",

@@ -9,6 +9,7 @@ from onediffusion.fit import free_ram
 from . import sessions
 from .catalogue import TABS
 from .common import EXAMPLES_DIR
+from .sendto import Links
 from .service import Studio
 from .spaces import duplicate_button
 from .tabs import control, identity, multiview, slots, text_to_image, understand, upscale
@@ -46,6 +47,19 @@ CSS = """
 .how-to { opacity: 0.9; }
 .fit img { width: 100% !important; height: 100% !important; object-fit: contain; image-rendering: pixelated; }
 .palette { font-size: 0.8rem; line-height: 1.8; }
+.banner-narrow { display: none; }
+.banner-narrow > summary { display: block; cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.banner-narrow > summary::before { content: "▸ "; }
+.banner-narrow[open] > summary::before { content: "▾ "; }
+@media (max-width: 640px) {
+  .banner-wide { display: none; }
+  .banner-narrow { display: block; }
+  .block.banner { padding: 0.35rem 0.75rem; }
+}
+.random-seed { min-width: min(150px, 100%) !important; }  /* its label on one line: beside the seed, or under it */
+.send-to { align-items: center; gap: 0.4rem; }
+.send-to .send-to-label { flex: 0 0 auto !important; min-width: 0 !important; }
+.dark button[role="tab"][aria-selected="true"] { color: var(--primary-400); }
 .palette .swatch { display: inline-block; width: 0.9rem; height: 0.9rem; margin: 0 0.2rem 0 0.6rem;
                    vertical-align: middle; border: 1px solid #8884; border-radius: 2px; }
 """
@@ -61,18 +75,36 @@ def build_demo(studio: Studio, keep_files: int = sessions.KEEP_FILES_SECONDS) ->
         gr.Markdown(INTRO)
         duplicate_button()  # on a Space only
         gr.Markdown(
-            studio.banner(),
+            studio.page_banner(),
             elem_id="model-banner",
             elem_classes=["banner", "fallback"] if info.is_fallback else ["banner"],
         )
-        with gr.Tabs():
+        links = Links()  # "Send to" buttons under results, and the inputs of other tabs they fill
+        with gr.Tabs() as tabs:
             for tab_id, module in TAB_MODULES.items():
                 with gr.Tab(TABS[tab_id].title, id=tab_id, elem_id=f"tab-{tab_id}"):
-                    module.build(studio)
+                    module.build(studio, links)
+        links.wire(tabs)
         gr.api(studio.model_info, api_name="model_info", concurrency_limit=None)
         demo.unload(sessions.leave(demo, studio.runs.cancel))  # a visitor gone: stop their run, drop their state
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's Soft theme with text that keeps a 4.5:1 contrast (WCAG AA, which axe-core checks on every tab):
+    labels, the primary button, selected choices and info text one or two shades darker; links lighter in dark
+    mode."""
+    return gr.themes.Soft().set(
+        block_label_text_color="*primary_700",
+        block_title_text_color="*primary_700",
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        checkbox_label_background_fill_selected="*primary_600",
+        body_text_color_subdued="*neutral_600",
+        color_accent="*primary_600",
+        link_text_color_dark="*secondary_400",
+    )
 
 
 def launch_options(mcp: bool = False) -> dict:
@@ -85,5 +117,5 @@ def launch_options(mcp: bool = False) -> dict:
         "allowed_paths": [str(EXAMPLES_DIR)],
         "state_session_capacity": sessions.session_capacity(free_ram()),
         "css": CSS,
-        "theme": gr.themes.Soft(),
+        "theme": theme(),
     }

@@ -138,16 +138,29 @@ class Runs:
 
     @contextlib.contextmanager
     def stop_token(self, session: str | None) -> Iterator[StopToken]:
-        """This run's stop token (from ``cancellable``, or a fresh one), findable by its session."""
+        """This run's stop token (from ``cancellable`` or ``holding``, or a fresh one), findable by its session
+        until the outermost use of it ends."""
         stop = _STOP.get() or StopToken()
         with self._tokens_lock:
+            outer = self._tokens.get(session) is not stop
             self._tokens[session] = stop
         try:
             yield stop
         finally:
             with self._tokens_lock:
-                if self._tokens.get(session) is stop:
+                if outer and self._tokens.get(session) is stop:
                     del self._tokens[session]
+
+    @contextlib.contextmanager
+    def holding(self, session: str | None) -> Iterator[StopToken]:
+        """One stop token over several model turns (a grid's cells): Stop between two turns is seen too, and
+        every turn inside uses it."""
+        with self.stop_token(session) as stop:
+            reset = _STOP.set(stop)
+            try:
+                yield stop
+            finally:
+                _STOP.reset(reset)
 
     @contextlib.contextmanager
     def turn(self, stop: StopToken) -> Iterator[int]:

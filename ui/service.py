@@ -9,9 +9,12 @@ To add an endpoint, write it in its tab's module and name it here.
 
 from __future__ import annotations
 
+import html
+
 from .catalogue import TABS, untrained_banner, untrained_note
 from .endpoints import control as control_tab
 from .endpoints import describe as describe_tab
+from .endpoints import grid as grid_tab
 from .endpoints import identity as identity_tab
 from .endpoints import multiview as multiview_tab
 from .endpoints import orbit as orbit_tab
@@ -57,6 +60,13 @@ class Studio(ModelHost):
     captions_available = describe_tab.captions_available
     # Slots
     slots = slots_tab.slots
+    # Compare grids: every tab that samples, over up to two axes of settings
+    text_to_image_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["text-to-image"])
+    control_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["control"])
+    understand_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["understanding"])
+    identity_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["identity"])
+    multiview_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["multiview"])
+    slots_grid = grid_tab.grid_endpoint(grid_tab.GRIDS["slots"])
 
     def untrained(self, tab_id: str) -> list[str]:
         """The options of a tab (by id, see ``ui.catalogue.TABS``) that the model's ``tasks`` list leaves out."""
@@ -69,3 +79,13 @@ class Studio(ModelHost):
     def banner(self) -> str:
         """The model banner, plus the options the model was not trained for, tab by tab."""
         return self.info.banner() + untrained_banner(self.defaults)
+
+    def page_banner(self) -> str:
+        """The banner as the page shows it: whole on a wide screen; on a narrow one (``ui.layout.CSS``) one line,
+        the model in use and why, with the rest behind a fold."""
+        whole = self.banner()
+        line = html.escape(self.info.headline())
+        return (
+            f'<div class="banner-wide">\n\n{whole}\n\n</div>\n'
+            f'<details class="banner-narrow"><summary>{line}</summary>\n\n{whole}\n\n</details>'
+        )

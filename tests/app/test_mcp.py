@@ -35,6 +35,7 @@ HELPER_TOOLS = {
     "model_info",
     "describe_photo",
 }  # public too; previews and Stop are not
+GRID_TOOLS = {f"{name}_grid" for name in ("text_to_image", "control", "understand", "identity", "multiview", "slots")}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def texts(result) -> str:
 
 def test_the_task_tools_are_listed_with_what_each_argument_means(mcp_url):
     tools = {tool.name: tool for tool in session(mcp_url, lambda client: _tools(client))}
-    assert set(tools) == TASK_TOOLS | HELPER_TOOLS
+    assert set(tools) == TASK_TOOLS | HELPER_TOOLS | GRID_TOOLS
     for name, tool in tools.items():
         assert tool.description.strip(), name
         for argument, schema in tool.inputSchema["properties"].items():
@@ -73,6 +74,8 @@ def test_the_task_tools_are_listed_with_what_each_argument_means(mcp_url):
     assert "'canny': give white edges on black" in control["condition"]["description"]
     assert "from 1 to 200" in tools["text_to_image"].inputSchema["properties"]["steps"]["description"]
     assert "Returns: gallery" in tools["text_to_image"].description
+    grid = tools["control_grid"].inputSchema["properties"]
+    assert "'1-8 (+1)'" in grid["x_values"]["description"] and "depth map" in grid["condition"]["description"].lower()
 
 
 async def _tools(client):
@@ -110,7 +113,16 @@ def test_bad_input_comes_back_in_the_apps_plain_words(mcp_url):
         return empty, no_classes
 
     empty, no_classes = session(mcp_url, work)
-    assert empty.isError and texts(empty) == "Describe the image to generate in the Prompt box first."
-    assert no_classes.isError and texts(no_classes).startswith("Name at least one class")
+    # Refused before the queue (Gradio's validator), naming the argument at fault, in the app's words.
+    assert empty.isError and texts(empty).endswith("- prompt: Describe the image to generate in the Prompt box first.")
+    assert no_classes.isError and "- labels: Name at least one class" in texts(no_classes)
     for result in (empty, no_classes):
         assert "Traceback" not in texts(result) and "InputError" not in texts(result)
+
+
+def test_a_grid_over_mcp(mcp_url):
+    arguments = {"prompt": "a red cube", "steps": 2, "size": "64x48", "x_axis": "seed", "x_values": "1, 2"}
+    result = session(mcp_url, lambda client: client.call_tool("text_to_image_grid", arguments))
+    text = texts(result)
+    assert not result.isError, text
+    assert "seed 1" in text and "seed 2" in text and "2 of 2 cells done" in text

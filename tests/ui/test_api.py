@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gradio_client import handle_file
-from gradio_client.exceptions import AppError
+from gradio_client.exceptions import ValidationError
 from PIL import Image
 
 from tests.helpers import FAST, NO_LABELS, camera_traces, table
@@ -157,13 +157,35 @@ def test_camera_preset(client):
     assert [row[0] for row in rows["data"]] == [0, 120, 240]
 
 
-def test_bad_input_is_a_plain_error_and_the_app_keeps_serving(client):
-    with pytest.raises(AppError, match="Describe the image to generate in the Prompt box first"):
+def test_bad_input_is_refused_before_the_queue_in_plain_words_naming_the_input(client):
+    with pytest.raises(ValidationError, match="- prompt: Describe the image to generate in the Prompt box first"):
         client.predict(prompt="  ", **RUN, api_name="/text_to_image")
-    with pytest.raises(AppError, match="The width must be a multiple of 16"):
+    with pytest.raises(ValidationError, match="- size: The width must be a multiple of 16"):
         client.predict(prompt="a cube", size="65x64", **RUN, api_name="/text_to_image")
+    with pytest.raises(ValidationError, match="- photo: Add a photo first: the photo box is empty"):
+        client.predict(photo=None, target="depth", caption="", **FAST, api_name="/understand")
     gallery, *_ = client.predict(prompt="a cube", size="64x64", **RUN, api_name="/text_to_image")
     assert gallery
+
+
+def test_a_grid_through_the_client(client):
+    grid, cells, summary = client.predict(
+        prompt="a red cube",
+        size="32x32",
+        **RUN,
+        x_axis="prompt",
+        x_values="red, blue",
+        y_axis="guidance",
+        y_values="1-3 (+2)",
+        api_name="/text_to_image_grid",
+    )
+    assert [cell["caption"] for cell in cells] == ["“red” · guidance 1", "“blue” · guidance 1", "“red” · guidance 3",
+                                                   "“blue” · guidance 3"]  # fmt: skip
+    assert summary.startswith("**4 of 4 cells done**") and image_at(grid).width > 64
+    assert "[[text2image]] a blue cube" in Image.open(grid).text["onediffusion-grid"]
+    with pytest.raises(ValidationError, match=r"- y_values: Guidance: the range '3-1 \(\+1\)' goes down"):
+        client.predict(prompt="a cube", **RUN, x_axis="seed", x_values="1", y_axis="guidance", y_values="3-1 (+1)",
+                       api_name="/text_to_image_grid")  # fmt: skip
 
 
 def test_uploads_over_the_limit_are_refused(client, tmp_path):

@@ -101,6 +101,7 @@ def test_understanding_depth_with_mesh(page, screenshots):
 def test_identity(page, screenshots):
     panel = open_tab(page, "Identity", "identity")
     use_example(panel, 0)
+    expect(panel.locator("#reference-1 img")).to_have_count(1)  # loaded before the run is asked for
     fast_settings(panel)
     click(panel, "Generate")
     images_in(panel.locator("#identity-gallery"), 1)
@@ -151,18 +152,21 @@ def test_slots(page, screenshots):
 
 def test_errors_are_plain_and_stop_frees_the_model(page, screenshots):
     panel = open_tab(page, "Text to image", "text-to-image")
-    panel.get_by_label("Prompt", exact=True).fill("")
+    prompt = panel.get_by_placeholder("Describe the image in detail...")  # its label holds the message at fault
+    prompt.fill("")
     click(panel, "Generate")
-    expect(page.get_by_text("Describe the image to generate in the Prompt box first.")).to_be_visible()
+    expect(panel.locator(".validation-error").first).to_have_text(
+        "Describe the image to generate in the Prompt box first."
+    )
     shot(page, screenshots, "8-error")
-    panel.get_by_label("Prompt", exact=True).fill("a slow red cube")
+    prompt.fill("a slow red cube")
     fast_settings(panel, steps=200)
     click(panel, "Generate")
     expect(panel.locator("#t2i-gallery").get_by_text(re.compile(r"Denoising"))).to_be_visible()  # progress per step
     shot(page, screenshots, "9-progress")
     click(panel, "Stop")
     fast_settings(panel, steps=2)
-    panel.get_by_label("Prompt", exact=True).fill("a quick blue cube")
+    prompt.fill("a quick blue cube")
     click(panel, "Generate")
     expect(panel.locator("#t2i-gallery")).to_contain_text(re.compile(r"image 1 · seed"), timeout=20_000)
 
@@ -193,3 +197,98 @@ def test_inputs_follow_the_chosen_task(page, screenshots):
     expect(panel.get_by_label("Subject name (e.g. 'robot')")).to_be_visible()
     expect(panel.locator("#reference-2")).to_be_hidden()
     expect(panel.locator("#reference-1")).to_be_visible()
+
+
+# Each tab's run button on a fresh page, what to empty first (the slots' prompt has a default), and the message
+# shown at the input at fault.
+EMPTY_RUNS = [
+    ("Text to image", "text-to-image", "Generate", None, "Describe the image to generate in the Prompt box first."),
+    ("Control", "control", "Generate", None, "Add a condition image first: the condition image box is empty."),
+    ("Understanding", "understanding", "Estimate", None, "Add a photo first: the photo box is empty."),
+    ("Identity", "identity", "Generate", None, "Describe the new photo in 'Target caption' first."),
+    ("Multiview", "novel-views", "Generate", None, "Add a photo, or describe the object in the caption"),
+    ("Camera poses", "camera-poses", "Estimate cameras", None, "Give 2 to 4 photos; 0 were given."),
+    ("Slots (advanced)", "slots", "Generate", "Raw prompt", "Write the raw prompt first, task token included"),
+]
+
+
+@pytest.fixture(scope="module")
+def fresh(browser, app_url) -> Page:
+    """A second page, its tabs as they load: nothing generated yet."""
+    with desktop_page(browser, app_url, WAIT_MS) as page:
+        yield page
+
+
+def test_an_empty_run_shows_the_message_at_the_input_and_keeps_the_outputs(fresh, screenshots):
+    for name, tab_id, run, emptied, message in EMPTY_RUNS:
+        if tab_id == "camera-poses":
+            open_tab(fresh, "Multiview", "multiview")
+        fresh.get_by_role("tab", name=name, exact=True).first.click()
+        panel = fresh.locator(f"#tab-{tab_id}")
+        if emptied:
+            panel.get_by_label(emptied, exact=True).fill("")
+        figure = panel.locator("#camera-figure .js-plotly-plot")
+        drawn = 1 if tab_id == "novel-views" else 0  # the multiview cameras, drawn before any run
+        expect(figure).to_have_count(drawn)
+        click(panel, run)
+        expect(panel.locator(".validation-error", has_text=message)).to_be_visible()
+        expect(panel.get_by_text("Error", exact=True)).to_have_count(0)  # no badge on any output
+        expect(figure).to_have_count(drawn)
+        expect(panel.locator(".seed input").first).to_have_value("0")  # the seed box as it was
+        fresh.wait_for_timeout(300)
+    send = fresh.locator("#tab-text-to-image")
+    fresh.get_by_role("tab", name="Text to image", exact=True).click()
+    click(send, "➜ Understanding")  # nothing made yet: said at the gallery, the tab stays
+    expect(send.locator(".validation-error", has_text="Nothing to send yet")).to_be_visible()
+    expect(send).to_be_visible()
+    shot(fresh, screenshots, "11-empty-runs")
+
+
+def test_send_to_chains_text_to_image_depth_and_depth_to_image(fresh, screenshots):
+    page = fresh  # nothing generated on it before: each result waited for is the new one
+    t2i = open_tab(page, "Text to image", "text-to-image")
+    t2i.get_by_placeholder("Describe the image in detail...").fill("a red cube on a table")
+    fast_settings(t2i)
+    click(t2i, "Generate")
+    images_in(t2i.locator("#t2i-gallery"), 1)
+    click(t2i, "➜ Understanding")
+    understand = page.locator("#tab-understanding")
+    expect(understand).to_be_visible()  # the tab opens with the image and its caption
+    expect(understand.get_by_label("Caption of the photo (optional)", exact=True)).to_have_value(
+        "a red cube on a table"
+    )
+    understand.get_by_label("Depth", exact=True).check()
+    fast_settings(understand)
+    click(understand, "Estimate")
+    expect(understand.locator("#understand-raw img")).to_have_count(1)
+    click(understand, "➜ Control (as condition)")
+    control = page.locator("#tab-control")
+    expect(control).to_be_visible()
+    expect(control.locator("#control-condition img")).to_have_count(1)
+    expect(control.get_by_label("Caption (what the result shows)", exact=True)).to_have_value("a red cube on a table")
+    fast_settings(control)
+    click(control, "Generate")
+    expect(control.locator("#control-gallery")).to_contain_text("generated 1 · seed")
+    control.get_by_role("button", name="Prompt sent to the model").click()
+    expect(control.locator(".assembled-prompt textarea")).to_have_value("[[depth2image]] a red cube on a table")
+    shot(page, screenshots, "12-send-to-chain")
+
+
+def test_a_compare_grid_on_the_page(page, screenshots):
+    panel = open_tab(page, "Text to image", "text-to-image")
+    panel.get_by_placeholder("Describe the image in detail...").fill("a green cone")
+    fast_settings(panel)
+    panel.get_by_role("button", name="Compare: a grid of settings (X/Y)").click()
+    values = panel.locator(".x-values textarea").first
+    values.fill("1-4 (-1)")
+    click(panel, "Run the grid")  # a wrong-signed step: said at the X values, nothing run
+    expect(panel.locator(".validation-error", has_text="so its step must be +, not -1")).to_be_visible()
+    values.fill("1, 2")
+    expect(panel.locator(".block.grid-cost")).to_contain_text("2 cells × 2 steps × 1 view = 4 view-steps")
+    click(panel, "Run the grid")
+    expect(panel.locator("#cells-text-to-image img")).to_have_count(2)
+    expect(panel.locator("#cells-text-to-image")).to_contain_text("seed 2")
+    expect(panel.locator("#grid-text-to-image img")).to_have_count(1)
+    expect(panel.locator(".block.grid-summary")).to_contain_text("2 of 2 cells done")
+    expect(panel.locator(".block.grid-cost")).to_contain_text("on cpu")  # timed once a run has measured it
+    shot(page, screenshots, "13-compare-grid")

@@ -83,16 +83,46 @@ def in_view_across(page: Page, locator: Locator) -> None:
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5, box
 
 
+# How many lines an element's text takes (its line boxes), and whether it overflows its box.
+LINES = """(element) => {
+  const range = document.createRange(); range.selectNodeContents(element);
+  const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+  return {lines: tops.size, overflows: element.scrollWidth > element.clientWidth + 1};
+}"""
+
+
+def banner_is_one_line(page: Page) -> None:
+    """The model in use and why, on one line; the rest behind a fold that opens."""
+    banner = page.locator("#model-banner")
+    expect(banner.locator(".banner-wide")).to_be_hidden()
+    summary = banner.locator(".banner-narrow > summary")
+    expect(summary).to_contain_text("Model in use:")
+    assert summary.evaluate(LINES)["lines"] == 1
+    assert banner.bounding_box()["height"] < 60
+    summary.click()
+    expect(banner.locator(".banner-narrow")).to_contain_text("native size 64 × 64 px")
+    summary.click()
+
+
 @pytest.mark.parametrize("mode", ["light", "dark"])
 def test_every_tab_fits_a_phone(browser, app_url, screenshots, mode):
     page = phone_page(browser, app_url, dark=mode == "dark")
     assert ("dark" in page.evaluate("document.body.className")) == (mode == "dark")
+    banner_is_one_line(page)
     for name, tab_id, run, result in TABS:
         panel = open_tab(page, name, tab_id)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{name} scrolls sideways"
         in_view_across(page, panel.get_by_role("button", name=run, exact=True).first)
         in_view_across(page, panel.locator(result))
         expect(panel.locator(result).get_by_text("Click to Upload")).to_have_count(0)  # a result, not an upload
+        assert panel.locator(".describe-note").count() <= 1, f"{name}: the captioner's note more than once"
+        words = panel.locator(".random-seed").get_by_text("Random seed", exact=True).first
+        words.scroll_into_view_if_needed()
+        fits = (
+            words.evaluate(LINES)["lines"] == 1
+            and not panel.locator(".random-seed label").first.evaluate(LINES)["overflows"]
+        )
+        assert fits, f"{name}: 'Random seed' does not fit on one line"
         page.screenshot(path=str(screenshots / f"phone-{mode}-{tab_id}.png"), full_page=True)
     page.context.close()
 

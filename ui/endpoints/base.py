@@ -20,6 +20,7 @@ from PIL import Image
 from onediffusion.metadata import ResultSettings
 from onediffusion.tasks import TaskSpec
 
+from .. import checks
 from .. import outputs as out
 from ..errors import preview_warning, user_error
 from ..host import Generation, ModelHost, RunInputs, RunOptions
@@ -99,6 +100,8 @@ def endpoint(extra: Sequence[inspect.Parameter] = ()) -> Callable[[Callable], Ca
             try:
                 return fn(**values)
             except Exception as err:
+                if checks.dry() and isinstance(err, ValueError):
+                    raise  # a validator shows bad input at the input it names
                 raise user_error(err, fn.__name__) from None
 
         wrapper.__signature__ = signature

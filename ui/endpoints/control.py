@@ -8,9 +8,10 @@ from onediffusion import Label, build_task
 from onediffusion.images import center_crop_resize
 from onediffusion.tasks import TaskSpec
 
-from .. import advice, inputs
+from .. import advice, checks, inputs
 from .. import outputs as out
 from ..catalogue import CONTROL, ControlOption
+from ..checks import about
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
 from .base import DUMMY, GENERATE, MAKE, endpoint, numbered, preview, run_task
@@ -20,7 +21,9 @@ from .understand import estimate
 def control_task(option: ControlOption, image: Image.Image, mask, caption: str, labels: list[Label]) -> TaskSpec:
     """The task of a Control option, each of the tab's inputs given under the name its task takes it by."""
     if option.takes_instruction and not caption.strip():
-        raise InputError("Write the instruction first: say what to change, e.g. 'make the sky purple'.")
+        raise InputError(
+            "Write the instruction first: say what to change, e.g. 'make the sky purple'.", field="caption"
+        )
     given = {"condition": image, "image": image, "mask": mask, "caption": caption, "instruction": caption}
     if option.labelled:
         given["labels"] = labels
@@ -52,12 +55,17 @@ def control(
         seed: the seed used
         prompt: the prompt the model saw, task token included
     """
-    option = CONTROL.option(condition)
+    with about("condition"):
+        option = CONTROL.option(condition)
     if option.takes_mask:
-        image, mask = inputs.editor_photo_and_mask(inpainting)
+        with about("inpainting"):
+            image, mask = inputs.editor_photo_and_mask(inpainting)
     else:
-        image, mask = inputs.image(condition_image, "condition image"), None
-    spec = control_task(option, image, mask, caption or "", inputs.labels(labels))
+        with about("condition_image"):
+            image, mask = inputs.image(condition_image, "condition image"), None
+    with about("labels"):
+        label_list = inputs.labels(labels)
+    spec = control_task(option, image, mask, caption or "", label_list)
     options = host.options(run, option.task)
     advice.advise(advice.editing_notes(options.guidance) if option.task == "editing" else [])
     result = run_task(host, spec, run, options)
@@ -85,8 +93,12 @@ def make_condition(host: ModelHost, condition: str, photo, labels=None, *, run: 
     Returns:
         condition_image: the condition, an image URL on this server, to give to control
     """
-    image = inputs.image(photo, "photo")
-    make = CONTROL.option(condition).make
+    with about("photo"):
+        image = inputs.image(photo, "photo")
+    with about("condition"):
+        make = CONTROL.option(condition).make
+    with about("labels"):
+        label_list = inputs.labels(labels)
     if callable(make):
-        return make(image)
-    return estimate(host, image, make, inputs.labels(labels), run).images[0]
+        return image if checks.dry() else make(image)
+    return estimate(host, image, make, label_list, run).images[0]

@@ -11,7 +11,9 @@ import gradio as gr
 
 from onediffusion.prompts import MAX_PROMPT_TOKENS
 
+from .. import checks, inputs
 from ..captioner import PURPOSES, CaptionError
+from ..checks import about
 from ..host import ModelHost
 from ..inputs import InputError
 from .base import endpoint
@@ -33,6 +35,15 @@ def purpose_of(purpose: str | None) -> str:
 def captions_available(host: ModelHost) -> tuple[bool, str | None]:
     """Whether the Describe buttons can work, and why not in plain words (nothing is loaded to answer)."""
     return host.captioner.available, host.captioner.reason
+
+
+def describe_photo_checks(host: ModelHost, photo, purpose: str = "scene") -> None:
+    """What ``describe_photo`` checks before the captioner runs (its validator's dry run)."""
+    with about("photo"):
+        inputs.image(photo, "photo")
+    with about("purpose"):
+        purpose_of(purpose)
+    checks.reached_the_model()
 
 
 @endpoint()

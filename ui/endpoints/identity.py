@@ -10,6 +10,7 @@ from onediffusion import build_task
 from onediffusion.tasks import TaskSpec
 
 from .. import advice, inputs
+from ..checks import about
 from ..host import ModelHost, RunInputs
 from ..inputs import InputError
 from .base import DUMMY, GENERATE, endpoint, numbered, preview, run_task
@@ -21,7 +22,7 @@ def identity_task(
     """The task of a mode: 'identity' (1-4 references) or 'subject_driven' (one reference, named)."""
     if mode == "subject_driven":
         if len(photos) != 1:
-            raise InputError("Subject-driven mode uses exactly one reference photo: put it in slot 1.")
+            raise InputError("Subject-driven mode uses exactly one reference photo: put it in slot 1.", "reference_1")
         return build_task(
             "subject_driven",
             image=photos[0],
@@ -30,9 +31,9 @@ def identity_task(
             source_caption=captions[0],
         )
     if mode != "identity":
-        raise InputError(f"Mode must be 'identity' or 'subject_driven', not {mode!r}.")
+        raise InputError(f"Mode must be 'identity' or 'subject_driven', not {mode!r}.", "mode")
     if not photos:
-        raise InputError("Add at least one reference photo (up to 4).")
+        raise InputError("Add at least one reference photo (up to 4).", "reference_1")
     return build_task("identity", references=photos, reference_captions=captions, target_caption=target_caption)
 
 
@@ -40,7 +41,8 @@ def _references(values: Sequence) -> tuple[list[Image.Image], list[str]]:
     """Photo, caption, photo, caption... -> the photos given and their captions, in slot order."""
     photos, captions = [], []
     for i, (photo, caption) in enumerate(zip(values[::2], values[1::2]), start=1):
-        image = inputs.image(photo, f"reference photo {i}", required=False)
+        with about(f"reference_{i}"):
+            image = inputs.image(photo, f"reference photo {i}", required=False)
         if image is not None:
             photos.append(image)
             captions.append((caption or "").strip())
@@ -88,7 +90,7 @@ def identity(
     given = [reference_1, caption_1, reference_2, caption_2, reference_3, caption_3, reference_4, caption_4]
     photos, captions = _references(given)
     if not (target_caption or "").strip():
-        raise InputError("Describe the new photo in 'Target caption' first.")
+        raise InputError("Describe the new photo in 'Target caption' first.", "target_caption")
     spec = identity_task(mode, photos, captions, target_caption, subject_name)
     advice.advise(advice.identity_notes(captions, target_caption) if mode == "identity" else [])
     result = run_task(host, spec, run)

@@ -15,6 +15,7 @@ from onediffusion.prompts import task_prompt
 
 from .. import advice, inputs
 from .. import outputs as out
+from ..checks import about
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs, RunOptions
 from ..inputs import InputError
@@ -76,7 +77,7 @@ def engine_scales(scale_factor: float, scale_watershed: float, noise_scale: floa
         value = given[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
             label = name.replace("_", " ").capitalize()
-            raise InputError(f"{label} must be a number from {low:g} to {high:g}, not {value!r}.")
+            raise InputError(f"{label} must be a number from {low:g} to {high:g}, not {value!r}.", name)
     return tuple((name, float(value)) for name, value in given.items())
 
 
@@ -110,12 +111,14 @@ def multiview(
         seed: the seed used
         prompt: the prompt the model saw, task token included
     """
-    photo = inputs.image(image, "photo", required=False)
+    with about("image"):
+        photo = inputs.image(image, "photo", required=False)
     rows = cameras if cameras is not None else default_camera_rows(host)
-    views = _views(host, rows, least=2 if photo is not None else 1)
-    cameras_ = _cameras(host, views)
+    with about("cameras"):
+        views = _views(host, rows, least=2 if photo is not None else 1)
+        cameras_ = _cameras(host, views)
     if photo is None and not (caption or "").strip():
-        raise InputError("Add a photo, or describe the object in the caption, to make views of it.")
+        raise InputError("Add a photo, or describe the object in the caption, to make views of it.", "caption")
     if photo is not None:
         spec = build_task("image2multiview", image=photo, cameras=cameras_, caption=caption or "")
     else:
@@ -186,7 +189,8 @@ def estimate_cameras(
         seed: the seed used
         prompt: the prompt the model saw, task token included
     """
-    images = inputs.gallery_images(photos, "photo", 2, 4)
+    with about("photos"):
+        images = inputs.gallery_images(photos, "photo", 2, 4)
     spec = build_task("camera_estimation", images=images, caption=caption or "")
     result = host.generate(spec, host.options(run), run.progress, run.session)
     placed = cams.place_around_object(result.cameras, host.defaults.camera.front)

@@ -11,7 +11,8 @@ from onediffusion.cameras import Camera
 from onediffusion.images import center_crop_resize
 from onediffusion.tasks import TaskSpec
 
-from .. import inputs
+from .. import checks, inputs
+from ..checks import about
 from ..figures import camera_figure
 from ..host import Generation, ModelHost, RunInputs
 from ..inputs import InputError
@@ -40,14 +41,16 @@ def slots(
         prompt: the prompt the model saw
     """
     if not (prompt or "").strip():
-        raise InputError("Write the raw prompt first, task token included, e.g. '[[multiview]] a red cube'.")
-    if "[[" not in prompt:
+        raise InputError("Write the raw prompt first, task token included, e.g. '[[multiview]] a red cube'.", "prompt")
+    if "[[" not in prompt and not checks.dry():
         gr.Warning(
             "The prompt has no task token such as [[text2image]] or [[multiview]]; the model may not know which task "
             "to do."
         )
-    photos = inputs.gallery_images(images, "image", 0, 16) if images else []
-    views, given = _slots_from_rows(slots, photos, host.defaults.camera)
+    with about("images"):
+        photos = inputs.gallery_images(images, "image", 0, 16) if images else []
+    with about("slots"):
+        views, given = _slots_from_rows(slots, photos, host.defaults.camera)
     result = run_task(host, TaskSpec("slots", prompt.strip(), views), run)
     rows, figure = _slot_cameras(views, given, result, host.defaults.camera.front)
     return _slot_gallery(views, result), rows, figure, result.seed, result.prompt

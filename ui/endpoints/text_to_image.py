@@ -26,7 +26,7 @@ def text_to_image(host: ModelHost, prompt: str, *, run: RunInputs) -> tuple[list
         prompt: the prompt the model saw, task token included
     """
     if not (prompt or "").strip():
-        raise InputError("Describe the image to generate in the Prompt box first.")
+        raise InputError("Describe the image to generate in the Prompt box first.", field="prompt")
     options = host.options(run)
     height, width = options.size or (host.native_side, host.native_side)
     advice.advise(advice.size_notes(width, height, host.native_side, text_to_image=True))

@@ -14,6 +14,7 @@ from onediffusion.tasks import TASKS, TaskSpec
 from .. import inputs
 from .. import outputs as out
 from ..catalogue import UNDERSTANDING
+from ..checks import about
 from ..host import Generation, ModelHost, RunInputs
 from ..inputs import InputError
 from .base import DUMMY, ESTIMATE, endpoint, preview, run_task
@@ -52,11 +53,14 @@ def understand(
         seed: the seed used
         prompt: the prompt the model saw, task token included
     """
-    image = inputs.image(photo, "photo")
-    option = UNDERSTANDING.option(target)
-    label_list = inputs.labels(labels)
+    with about("photo"):
+        image = inputs.image(photo, "photo")
+    with about("target"):
+        option = UNDERSTANDING.option(target)
+    with about("labels"):
+        label_list = inputs.labels(labels)
     if option.labelled and not label_list:
-        raise InputError("Name at least one class in the class-and-colour table (e.g. 'sky', 'person').")
+        raise InputError("Name at least one class in the class-and-colour table (e.g. 'sky', 'person').", "labels")
     spec = understanding_task(option.task, image, label_list, caption)
     result = run_task(host, spec, run)
     photo_used = center_crop_resize(image, result.height, result.width)

@@ -7,10 +7,14 @@ out and a note under it says why in plain words.
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 from gradio.context import get_blocks_context
 
+from .. import checks
 from ..common import GPU_QUEUE
+from ..endpoints.describe import describe_photo_checks
 from ..service import Studio
 
 LABEL = "✍️ Describe this photo"
@@ -34,7 +38,9 @@ def describe_button(studio: Studio, photo, caption: gr.Textbox, purpose: str | g
     # A hidden box rather than gr.State: the API's /describe_photo keeps ``purpose`` as a parameter callers can set.
     given = purpose if isinstance(purpose, gr.Component) else gr.Textbox(purpose, visible=False)
     # The caption box is the only output: a failure (gr.Error) sends nothing, so the box keeps its text.
-    button.click(studio.describe_photo, [photo, given], [caption], **EVENT, **_api())
+    check = functools.partial(describe_photo_checks, studio)
+    validator = checks.validator(studio.describe_photo, 2, check=check)  # an empty photo: said there, nothing queued
+    button.click(studio.describe_photo, [photo, given], [caption], validator=validator, **EVENT, **_api())
     return button
 
 

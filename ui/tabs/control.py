@@ -6,9 +6,10 @@ import functools
 
 import gradio as gr
 
-from .. import advice, common
+from .. import advice, common, compare
 from ..catalogue import CONTROL
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..sendto import Links
 from ..service import Studio
 from ..spaces import cached
 from .captions import describe_button
@@ -74,7 +75,7 @@ def _condition_inputs() -> tuple:
     return maker, photo, make, condition_image, inpainting
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, links: Links) -> None:
     how_to(HOW_TO, studio.untrained_note(CONTROL.id))
     with gr.Row():
         with gr.Column(scale=2):
@@ -93,8 +94,16 @@ def build(studio: Studio) -> None:
             with gr.Row():
                 shown = common.shown_image("Condition, as the model saw it", frame="condition")
                 gallery = common.generated_gallery("Generated", "control-gallery", height=320)
+            links.source("control", gallery)
             slider = common.compare_slider("control-compare", FIRST.key in COMPARED)
             assembled = prompt_accordion()
+    run_inputs = [condition, condition_image, inpainting, caption, labels, *settings.inputs()]
+    links.target("control-photo", photo, caption, [(maker, lambda sent: gr.Accordion(open=True))])
+    conditioned = [
+        (condition, lambda sent: sent.condition or gr.update()),
+        (labels, lambda sent: sent.labels or gr.update()),
+    ]
+    links.target("control-condition", condition_image, caption, conditioned)
     results = [shown, gallery, settings.seed, assembled]
     columns = ["condition", "condition_image", "caption", "labels", "guidance"]
     cache = cached(studio.info, studio.control, results, columns)
@@ -114,10 +123,10 @@ def build(studio: Studio) -> None:
     condition.input(functools.partial(guidance_for, studio), condition, settings.guidance, **common.QUIET)
     make_inputs = [condition, photo, labels, settings.steps, settings.seed]
     wire_run(studio, make, stop, studio.make_condition, make_inputs, [condition_image], "make_condition")
-    run_inputs = [condition, condition_image, inpainting, caption, labels, *settings.inputs()]
     event = wire_run(
         studio, run, stop, studio.control, run_inputs, [shown, gallery, settings.seed, assembled], "control"
     )
     common.wire_compare(event, shown, gallery, slider)
     condition.change(common.visible_for(COMPARED), condition, slider, **common.QUIET)
     live([condition, caption, labels], studio.control_prompt, [condition, caption, labels], assembled)
+    compare.block(studio, "control", run_inputs, settings)

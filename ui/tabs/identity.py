@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import advice, common
+from .. import advice, common, compare
 from ..catalogue import IDENTITY as MODES
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..sendto import Links
 from ..service import Studio
 from ..spaces import cached
 from .captions import describe_button, unavailable_note
@@ -46,7 +47,7 @@ def _references() -> tuple[list, list]:
     return references, columns
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, links: Links) -> None:
     how_to(HOW_TO, studio.untrained_note(MODES.id))
     mode = gr.Radio(MODES.choices(), value="identity", label="Mode")
     references, columns = _references()
@@ -68,6 +69,7 @@ def build(studio: Studio) -> None:
             common.reuse_zone("identity", reused, settings)
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Generated", "identity-gallery")
+            links.source("identity", gallery)
             assembled = prompt_accordion()
     r = references
     mode.change(on_mode, mode, [subject, *columns[1:]], **common.QUIET)
@@ -75,5 +77,7 @@ def build(studio: Studio) -> None:
     outputs = [gallery, settings.seed, assembled]
     cache = cached(studio.info, studio.identity, outputs, EXAMPLE_COLUMNS)
     gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples", **cache)
+    links.target("identity", references[0], references[1])
     wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs()], outputs, "identity")
     live(given, studio.identity_prompt, given, assembled)
+    compare.block(studio, "identity", [*given, *settings.inputs()], settings)

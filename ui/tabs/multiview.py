@@ -6,9 +6,10 @@ import gradio as gr
 
 from onediffusion import camera_presets as cams
 
-from .. import advice, common
+from .. import advice, checks, common, compare
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
 from ..endpoints import orbit
+from ..sendto import Links
 from ..service import Studio
 from ..spaces import cached
 from .captions import describe_button
@@ -52,7 +53,7 @@ def multiview_settings() -> list[gr.Slider]:
     return [factor, watershed, noise]
 
 
-def _novel_views(studio: Studio) -> None:
+def _novel_views(studio: Studio, links: Links, tabs: gr.Tabs) -> None:
     initial = studio.default_camera_rows()
     with gr.Row():
         with gr.Column(scale=2):
@@ -71,6 +72,7 @@ def _novel_views(studio: Studio) -> None:
         with gr.Column(scale=3):
             figure = gr.Plot(studio.camera_preview(initial), label="Cameras around the object", elem_id="camera-figure")
             gallery, gif, archive = _views_results()
+            links.source("multiview", gallery)
             assembled = prompt_accordion()
     preset.change(studio.camera_preset, preset, table, api_name="camera_preset", **PRESET)
     live([table, image], studio.camera_preview, [table, image], figure)
@@ -79,8 +81,10 @@ def _novel_views(studio: Studio) -> None:
     label = "Example: a photo and four cameras around it"
     gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label=label, **cache)
     given = [image, caption, table, *settings.inputs(), *scales]
+    links.target("multiview", image, caption, [(tabs, lambda sent: gr.Tabs(selected="novel-views"))])
     wire_run(studio, run, stop, studio.multiview, given, outputs, "multiview")
     live([caption], studio.multiview_prompt, [caption], assembled)
+    compare.block(studio, "multiview", given, settings)
 
 
 def _camera_poses(studio: Studio) -> None:
@@ -172,6 +176,7 @@ def _orbit_video(studio: Studio) -> None:
     run.click(
         studio.cancellable(studio.orbit_video), given, outputs, api_name="orbit_video",
         concurrency_id=common.GPU_QUEUE, concurrency_limit=1, scroll_to_output=True,
+        validator=checks.validator(studio.orbit_video, len(given)),
     )  # fmt: skip
     # Stop asks the run to end after its current step and keeps the views made (the event is not cancelled, so
     # the run returns them); a closed page still stops it (ui.sessions).
@@ -179,11 +184,11 @@ def _orbit_video(studio: Studio) -> None:
     live([caption], studio.multiview_prompt, [caption], assembled)
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, links: Links) -> None:
     how_to(HOW_TO, studio.untrained_note("multiview"))
-    with gr.Tabs():
+    with gr.Tabs() as tabs:
         with gr.Tab("Novel views", id="novel-views", elem_id="tab-novel-views"):
-            _novel_views(studio)
+            _novel_views(studio, links, tabs)
         with gr.Tab("Orbit video", id="orbit-video", elem_id="tab-orbit-video"):
             how_to(ORBIT_HOW_TO)
             _orbit_video(studio)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import common
+from .. import common, compare
 from ..common import example, example_text, how_to, run_buttons, sampling, wire_run
 from ..endpoints.slots import SLOT_HEADERS
+from ..sendto import Links
 from ..service import Studio
 from ..spaces import cached
 
@@ -52,7 +53,7 @@ def _slot_table() -> gr.Dataframe:
     return gr.Dataframe([_image("target")], interactive=True, elem_id="slots-table", label=label, **table)
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, links: Links) -> None:
     how_to(HOW_TO)
     with gr.Row():
         with gr.Column(scale=2):
@@ -64,6 +65,7 @@ def build(studio: Studio) -> None:
             common.reuse_zone("slots", {"prompt": prompt}, settings)
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Every image slot: conditions and generated", "slots-gallery", 3, 360)
+            links.source("slots", gallery)
             figure = gr.Plot(label="Camera slots: given (blue) and estimated (green)")
             headers = ["slot", "role", *SLOT_HEADERS[3:], "focal (image widths)"]
             cameras = gr.Dataframe(headers=headers, type="array", interactive=False, label="Camera slots")
@@ -73,3 +75,4 @@ def build(studio: Studio) -> None:
     label = "Zero-shot compositions"
     gr.Examples(EXAMPLES, inputs=[prompt, table, images], example_labels=EXAMPLE_LABELS, label=label, **cache)
     wire_run(studio, run, stop, studio.slots, [prompt, table, images, *settings.inputs()], outputs, "slots")
+    compare.block(studio, "slots", [prompt, table, images, *settings.inputs()], settings)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import advice, common
+from .. import advice, common, compare
 from ..common import example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..sendto import Links
 from ..service import Studio
 from ..spaces import cached
 
@@ -17,7 +18,7 @@ the seed used is written back into the Seed box. Bigger sizes are in *Settings*.
 EXAMPLES = [[caption] for caption in example_text()["text_to_image"]]  # captions of the demo model's world
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, links: Links) -> None:
     how_to(HOW_TO, studio.untrained_note("text-to-image"))
     with gr.Row():
         with gr.Column(scale=2):
@@ -31,6 +32,7 @@ def build(studio: Studio) -> None:
             common.reuse_zone("text-to-image", {"prompt": prompt}, settings)
         with gr.Column(scale=3):
             gallery = common.generated_gallery("Generated images", "t2i-gallery", height=480)
+            links.source("text-to-image", gallery)
             assembled = prompt_accordion()
     outputs = [gallery, settings.seed, assembled]
     gr.Examples(
@@ -38,3 +40,4 @@ def build(studio: Studio) -> None:
     )
     wire_run(studio, run, stop, studio.text_to_image, [prompt, *settings.inputs()], outputs, "text_to_image")
     live([prompt], studio.text_to_image_prompt, [prompt], assembled)
+    compare.block(studio, "text-to-image", [prompt, *settings.inputs()], settings)

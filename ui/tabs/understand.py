@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import common
+from .. import common, compare
 from ..catalogue import UNDERSTANDING
 from ..common import example, example_text, how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..sendto import Links
 from ..service import Studio
 from ..spaces import cached
 from .captions import describe_button
@@ -41,7 +42,7 @@ def _results() -> tuple:
     """The result, the raw output, the depth relief, the regions and the downloads."""
     with gr.Row():
         shown = common.shown_image("Result", elem_id="understand-result")
-        raw = common.shown_image("Model output (raw)")
+        raw = common.shown_image("Model output (raw)", type="filepath", elem_id="understand-raw")
     relief = {"height": 320, "clear_color": (1, 1, 1, 1), "elem_id": "understand-mesh"}
     mesh = gr.Model3D(label="Depth as a 3D relief (drag to turn)", **relief)
     regions = gr.JSON(label="Regions found per class (boxes in pixels: x0, y0, x1, y1)", visible=False)
@@ -49,7 +50,7 @@ def _results() -> tuple:
     return shown, raw, mesh, regions, files
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, links: Links) -> None:
     how_to(HOW_TO, studio.untrained_note(UNDERSTANDING.id))
     with gr.Row():
         with gr.Column(scale=2):
@@ -63,8 +64,11 @@ def build(studio: Studio) -> None:
             common.reuse_zone("understanding", {"option": target, "prompt": caption, "labels": labels}, settings)
         with gr.Column(scale=3):
             shown, raw, mesh, regions, files = _results()
+            links.source("understanding", raw, "Send the model output to")
             slider = common.compare_slider("understand-compare", UNDERSTANDING.options[0].key in COMPARED)
             assembled = prompt_accordion()
+    run_inputs = [photo, target, labels, caption, *settings.inputs()]
+    links.target("understanding", photo, caption)
     target.change(on_target, target, [labels, legend, mesh, regions], **common.QUIET)
     outputs = [shown, raw, mesh, files, regions, settings.seed, assembled]
     cache = cached(studio.info, studio.understand, outputs)
@@ -74,10 +78,11 @@ def build(studio: Studio) -> None:
         run,
         stop,
         studio.understand,
-        [photo, target, labels, caption, *settings.inputs()],
+        run_inputs,
         outputs,
         "understand",
     )
     common.wire_compare(event, photo, shown, slider)
     target.change(common.visible_for(COMPARED), target, slider, **common.QUIET)
     live([target, labels, caption], studio.understand_prompt, [target, labels, caption], assembled)
+    compare.block(studio, "understanding", run_inputs, settings)

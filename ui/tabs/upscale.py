@@ -6,6 +6,7 @@ import gradio as gr
 
 from .. import common
 from ..common import how_to, live, prompt_accordion, run_buttons, sampling, wire_run
+from ..sendto import Links
 from ..service import Studio
 from .captions import describe_button
 
@@ -18,7 +19,7 @@ carries its settings; the slider compares it with the plainly enlarged photo."""
 FACTORS = [("x2", 2), ("x3", 3), ("x4", 4)]
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio, links: Links) -> None:
     how_to(HOW_TO, studio.untrained_note("upscale"))
     with gr.Row():
         with gr.Column(scale=2):
@@ -53,3 +54,4 @@ def build(studio: Studio) -> None:
     outputs = [compare, result, summary, settings.seed, assembled]
     given = [photo, factor, caption, width, tile, overlap, *settings.inputs()]
     wire_run(studio, run, stop, studio.upscale, given, outputs, "upscale")
+    links.target("upscale", photo, caption)
