@@ -314,7 +314,9 @@ def _line(name: str, part: dict, unit: str) -> str:
 def print_report(report: dict) -> None:
     print()
     if "clients" in report:
-        print(_line("client sessions", report["clients"], "session") + f"; targets < {TARGET_KIB} KiB, < {TARGET_MIB} MiB")
+        print(
+            _line("client sessions", report["clients"], "session") + f"; targets < {TARGET_KIB} KiB, < {TARGET_MIB} MiB"
+        )
     if "pages" in report:
         print(_line("browser pages", report["pages"]["all"], "page"))
         print(_line("browser pages", report["pages"]["after_warm_up"], "page"))
