@@ -240,6 +240,7 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         self.auto_vae_tiling = True
         self.studio: dict = {}
         self.cache_setting: str | None = None  # the step cache in use (``enable_cache``); None: exact sampling
+        self.quantize: str | None = None  # weights quantized at load (``from_pretrained(..., quantize=)``)
 
     def enable_cache(self, config: str | caching.CacheConfig | None = None) -> None:
         """Step caching (``onediffusion.caching``): with no argument the default preset
@@ -262,11 +263,19 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         return int(self.transformer.config.input_size[-1] * self.vae_scale_factor)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str, torch_dtype: torch.dtype | None = None, **kwargs):
-        """Load the published folder layout (a hub id or a local folder), each part by subfolder."""
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str,
+        torch_dtype: torch.dtype | None = None,
+        quantize: str | None = None,
+        **kwargs,
+    ):
+        """Load the published folder layout (a hub id or a local folder), each part by subfolder.
+        ``quantize="int8"``: weight-only int8 transformer and text encoder (``onediffusion.quantize``)."""
         folder = resolve_folder(pretrained_model_name_or_path, **kwargs)
-        pipe = cls(**load_components(folder, torch_dtype=torch_dtype))
+        pipe = cls(**load_components(folder, torch_dtype=torch_dtype, quantize=quantize))
         pipe.studio = read_studio(folder)
+        pipe.quantize = quantize
         return pipe
 
     @property
