@@ -114,7 +114,7 @@ def build(studio: Studio) -> None:
     condition.input(functools.partial(guidance_for, studio), condition, settings.guidance, **common.QUIET)
     make_inputs = [condition, photo, labels, settings.steps, settings.seed]
     wire_run(studio, make, stop, studio.make_condition, make_inputs, [condition_image], "make_condition")
-    run_inputs = [condition, condition_image, inpainting, caption, labels, *settings.inputs()]
+    run_inputs = [condition, condition_image, inpainting, caption, labels, *settings.inputs(), settings.fast]
     event = wire_run(
         studio, run, stop, studio.control, run_inputs, [shown, gallery, settings.seed, assembled], "control"
     )

@@ -75,5 +75,5 @@ def build(studio: Studio) -> None:
     outputs = [gallery, settings.seed, assembled]
     cache = cached(studio.info, studio.identity, outputs, EXAMPLE_COLUMNS)
     gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples", **cache)
-    wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs()], outputs, "identity")
+    wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs(), settings.fast], outputs, "identity")
     live(given, studio.identity_prompt, given, assembled)

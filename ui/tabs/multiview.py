@@ -77,7 +77,7 @@ def _novel_views(studio: Studio) -> None:
     cache = cached(studio.info, studio.multiview, outputs)
     label = "Example: a photo and four cameras around it"
     gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label=label, **cache)
-    given = [image, caption, table, *settings.inputs(), *scales]
+    given = [image, caption, table, *settings.inputs(), *scales, settings.fast]
     wire_run(studio, run, stop, studio.multiview, given, outputs, "multiview")
     live([caption], studio.multiview_prompt, [caption], assembled)
 
@@ -100,7 +100,13 @@ def _camera_poses(studio: Studio) -> None:
     cache = cached(studio.info, studio.estimate_cameras, outputs)
     gr.Examples(POSE_EXAMPLES, inputs=[photos, caption], label="Example: three views of one scene", **cache)
     wire_run(
-        studio, run, stop, studio.estimate_cameras, [photos, caption, *settings.inputs()], outputs, "estimate_cameras"
+        studio,
+        run,
+        stop,
+        studio.estimate_cameras,
+        [photos, caption, *settings.inputs(), settings.fast],
+        outputs,
+        "estimate_cameras",
     )
 
 

@@ -36,5 +36,7 @@ def build(studio: Studio) -> None:
     gr.Examples(
         EXAMPLES, inputs=[prompt], label="Example prompts", **cached(studio.info, studio.text_to_image, outputs)
     )
-    wire_run(studio, run, stop, studio.text_to_image, [prompt, *settings.inputs()], outputs, "text_to_image")
+    wire_run(
+        studio, run, stop, studio.text_to_image, [prompt, *settings.inputs(), settings.fast], outputs, "text_to_image"
+    )
     live([prompt], studio.text_to_image_prompt, [prompt], assembled)

@@ -74,7 +74,7 @@ def build(studio: Studio) -> None:
         run,
         stop,
         studio.understand,
-        [photo, target, labels, caption, *settings.inputs()],
+        [photo, target, labels, caption, *settings.inputs(), settings.fast],
         outputs,
         "understand",
     )
