@@ -68,14 +68,20 @@ class FlopBreakdown:
 
 
 def transformer_flops(
-    shape: TransformerShape, tokens: int, caption_tokens: int, batch: int = 1, modulation_rows: int | None = None
+    shape: TransformerShape,
+    tokens: int,
+    caption_tokens: int,
+    batch: int = 1,
+    modulation_rows: int | None = None,
+    caption_kv: bool = True,
 ) -> FlopBreakdown:
     """FLOPs of one NextDiT forward over ``batch`` samples of ``tokens`` image tokens each.
 
     Per sample, with D hidden, A = min(D, 1024) the adaLN width, d the head dim, L tokens, S
     caption tokens and M conditioning rows (``modulation_rows``: L when every token carries its
     own timestep, the number of views when the timesteps come one per view): embedders, per
-    layer the adaLN (M x A -> 4D), q/k/v/o, the caption's k/v projections, the SwiGLU
+    layer the adaLN (M x A -> 4D), q/k/v/o, the caption's k/v projections (left out with
+    ``caption_kv=False``: a denoising loop computes them once, ``NextDiT.reuse_caption``), the SwiGLU
     (3 D x F), self-attention 4 H L^2 d and cross-attention 4 H L S d; then the final layer.
     """
     D, A, L, S = shape.hidden, min(shape.hidden, 1024), tokens, caption_tokens
@@ -83,7 +89,8 @@ def transformer_flops(
     d = D // shape.heads
     H, K = shape.heads, shape.kv_heads
     embed = L * shape.patch * shape.in_channels * D + M * (256 * A + A * A) + shape.caption * A
-    per_layer = M * A * 4 * D + L * D * (2 * H * d + 2 * K * d) + 2 * S * shape.caption * K * d + 3 * L * D * shape.ffn
+    caption = 2 * S * shape.caption * K * d if caption_kv else 0
+    per_layer = M * A * 4 * D + L * D * (2 * H * d + 2 * K * d) + caption + 3 * L * D * shape.ffn
     final = M * A * D + L * D * shape.patch * shape.out_channels
     linear = 2 * (embed + shape.depth * per_layer + final)
     self_attention = shape.depth * 4 * H * L * L * d

@@ -8,9 +8,31 @@ image = pipe(**build_task("text2image", caption="a red fox in the snow").kwargs(
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING
 
 from .version import __version__
+
+
+class _ImportNoise(logging.Filter):
+    """Drops what importing torchao logs (diffusers imports it, when installed, with every model class; it is
+    installed for ``quantize="int8"``): notes on CUDA extensions it cannot load on this machine, deprecated
+    pytree registrations of its enums, and older torchao tensor classes diffusers looks for. None concerns this
+    package, and one-line errors must stay one line."""
+
+    NOISE = ("Failed to load", "is an Enum subclass", "Unable to import `torchao` Tensor objects", "Detected no triton")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(part in str(record.msg) for part in self.NOISE)
+
+
+for _name in (
+    "torchao",
+    "torchao.kernel.intmm",
+    "torch.utils._pytree",
+    "diffusers.quantizers.torchao.torchao_quantizer",
+):
+    logging.getLogger(_name).addFilter(_ImportNoise())
 
 if TYPE_CHECKING:
     from .cameras import Camera, cameras_from_rays, orbit_c2w, plucker_rays

@@ -85,6 +85,7 @@ class Job:
     spec: TaskSpec
     settings: ResultSettings
     outputs: list[str]
+    sampling: str = "exact"  # or the step cache's preset (``--fast``)
 
 
 TASK_NAMES = [*TASKS, PATH_TASK]
@@ -275,7 +276,7 @@ def prepare(item: Item, run: Run) -> Job:
     settings = ResultSettings(
         spec.prompt, item.seed, steps, float(guidance), width, height, negative, item.task, run.model
     )
-    return Job(item, spec, settings, _output_names(item, spec))
+    return Job(item, spec, settings, _output_names(item, spec), getattr(run.pipe, "cache_setting", None) or "exact")
 
 
 def _first(*values):
@@ -491,7 +492,7 @@ def manifest_line(item: Item, status: str, job: Job | None = None, error: str | 
     """One item of the manifest: its input, every setting (as the app's downloads carry them), its outputs."""
     line: dict = {"index": item.index, "name": item.name, "input": item.source, "task": item.task, "seed": item.seed}
     if job is not None:
-        line.update(job.settings.as_dict(), outputs=job.outputs)
+        line.update(job.settings.as_dict(), sampling=job.sampling, outputs=job.outputs)
     line.update(status=status, error=error)
     return line
 
@@ -574,6 +575,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", help="WIDTHxHEIGHT (default: from the first input image, as the app picks).")
     parser.add_argument("--negative-prompt", help="default: the model's (the authors' for the published model).")
     parser.add_argument("--batch-size", type=int, default=1, help="items of one shape per pipeline call.")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="step caching (onediffusion.caching's default preset): the full network at about half of the steps; "
+        "images close to, not exactly, exact sampling's.",
+    )
+    parser.add_argument(
+        "--quantize", choices=["int8"], help="the transformer's and text encoder's weights in 8 bits (bfloat16)."
+    )
     parser.add_argument("--overwrite", action="store_true", help="redo items whose outputs exist, replacing them.")
     alone = parser.add_argument_group("upscaling and camera paths (orbit)")
     alone.add_argument("--factor", type=float, default=2.0, help="upscaling: how many times larger, 1 to 4.")
@@ -617,11 +627,14 @@ def _task_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 def load_run(args: argparse.Namespace, device: str) -> Run:
     """The model the app would serve (its loading, with the demo-model fallback) and its defaults."""
-    settings = Settings(device=device, dtype=args.dtype, **({"model": args.model} if args.model else {}))
+    model = {"model": args.model} if args.model else {}
+    settings = Settings(device=device, dtype=args.dtype, quantize=args.quantize, fast=args.fast, **model)
     pipe, info = load_pipeline(settings)
     if info.is_fallback:
         print(f"Could not load {info.requested}: {info.fallback_reason} Using the demo model.", file=sys.stderr)
     pipe.set_progress_bar_config(disable=True)
+    if args.fast:
+        pipe.enable_cache()
     defaults = ModelDefaults.from_studio(pipe.studio)
     negative = args.negative_prompt
     if negative is None:  # as the app: the model's own, else the authors' when its tokenizer can take it

@@ -18,6 +18,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from .loading import NETWORKS, PUBLISHED_MODEL
+from .quantize import INT8_BYTES_PER_WEIGHT, QUANTIZED_NETWORKS
 
 GIB = 2**30
 # Beyond the weights: activations, the VAE decode at 1024 px, the runtime itself (0.46 GiB of the 8.02 GiB
@@ -71,7 +72,8 @@ def _plan_cpu(need: Need, free_ram: int | None, explicit: bool) -> FitDecision:
         return FitDecision(
             "demo",
             f"it needs about {gb(wanted)} of RAM and this machine has {gb(free_ram)} free",
-            "free some memory, use --dtype bfloat16 (half of float32), or run on a GPU (--device cuda).",
+            "free some memory, use --dtype bfloat16 (half of float32) or --quantize int8 (a quarter), "
+            "or run on a GPU (--device cuda).",
         )
     if need.total <= CPU_COMFORT_BYTES:
         return FitDecision("load")
@@ -114,7 +116,8 @@ def plan_fit(
         "demo",
         f"it needs about {gb(part)} of GPU memory with offload and {gb(whole)} without; "
         f"this machine lacks the {where} ({gb(free_gpu)} free on the GPU)",
-        f"free GPU memory or use a larger GPU; or run on CPU: `--device cpu --dtype bfloat16` ({CPU_COST}).",
+        f"free GPU memory, add --quantize int8 (half of bfloat16), or use a larger GPU; or run on CPU: "
+        f"`--device cpu --dtype bfloat16` ({CPU_COST}).",
     )
 
 
@@ -132,24 +135,36 @@ def _safetensors_dtype_bytes(path: Path) -> int | None:
         return None
 
 
-def folder_need(folder: Path, dtype: torch.dtype, captioner: int = 0) -> Need | None:
+def _loaded_bytes(name: str, stored: int, per: int | None, itemsize: int, quantize: str | None) -> int:
+    """One network's bytes once loaded: ``stored`` bytes of ``per``-byte weights in ``itemsize``-byte ones, or in
+    int8 where ``quantize`` reaches that network (``onediffusion.quantize``)."""
+    if not per:
+        return stored
+    if quantize is not None and name in QUANTIZED_NETWORKS:
+        return int(stored // per * INT8_BYTES_PER_WEIGHT)
+    return stored * itemsize // per
+
+
+def folder_need(folder: Path, dtype: torch.dtype, captioner: int = 0, quantize: str | None = None) -> Need | None:
     """What a local checkpoint needs in ``dtype``: each network's safetensors bytes, scaled from the stored
-    dtype to ``dtype`` (bfloat16 files loaded in float32 take twice their size)."""
+    dtype to ``dtype`` (bfloat16 files loaded in float32 take twice their size), the transformer and text
+    encoder in int8 with ``quantize``."""
     itemsize = torch.empty((), dtype=dtype).element_size()
     sizes = []
     for name in NETWORKS:
         files = sorted((Path(folder) / name).glob("*.safetensors"))
         stored = sum(f.stat().st_size for f in files)
         per = _safetensors_dtype_bytes(files[0]) if files else None
-        sizes.append(stored * itemsize // per if per else stored)
+        sizes.append(_loaded_bytes(name, stored, per, itemsize, quantize))
     if not any(sizes):
         return None
     return Need(sum(sizes), max(sizes), captioner)
 
 
-def hub_need(info, dtype: torch.dtype, captioner: int = 0) -> Need | None:
+def hub_need(info, dtype: torch.dtype, captioner: int = 0, quantize: str | None = None) -> Need | None:
     """What a hub model needs in ``dtype``, from ``HfApi().model_info(id, files_metadata=True)``: each
-    network's safetensors file sizes; stored as bfloat16 unless the hub's parameter count says otherwise."""
+    network's safetensors file sizes; stored as bfloat16 unless the hub's parameter count says otherwise;
+    the transformer and text encoder in int8 with ``quantize``."""
     itemsize = torch.empty((), dtype=dtype).element_size()
     stored = 2
     by_dtype = getattr(getattr(info, "safetensors", None), "parameters", None) or {}
@@ -159,7 +174,8 @@ def hub_need(info, dtype: torch.dtype, captioner: int = 0) -> Need | None:
     sizes = []
     for name in NETWORKS:
         files = [s for s in info.siblings or [] if s.rfilename.startswith(f"{name}/")]
-        sizes.append(sum(s.size or 0 for s in files if s.rfilename.endswith(".safetensors")) * itemsize // stored)
+        size = sum(s.size or 0 for s in files if s.rfilename.endswith(".safetensors"))
+        sizes.append(_loaded_bytes(name, size, stored, itemsize, quantize))
     return Need(sum(sizes), max(sizes), captioner) if any(sizes) else None
 
 

@@ -17,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
 from .hub import is_hub_id
+from .quantize import check_dtype, quantization_configs
 
 SUBFOLDERS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 PUBLISHED_MODEL = "lehduong/OneDiffusion"
@@ -139,22 +140,34 @@ def _load_part(name: str, folder: Path, load) -> object:
         raise ModelLoadError(message) from err
 
 
-def load_components(name_or_path: str | os.PathLike, torch_dtype: torch.dtype | None = None, **hub_kwargs) -> dict:
+def load_components(
+    name_or_path: str | os.PathLike,
+    torch_dtype: torch.dtype | None = None,
+    quantize: str | None = None,
+    **hub_kwargs,
+) -> dict:
     """The five pipeline components, loaded by subfolder straight into ``torch_dtype``, after the
     weight files are checked (``check_weights``). The libraries build empty modules and memory-map
     the safetensors files; where a file's dtype is the one asked for, parameters are views of the
     mapping (no float32 copy, no second copy) and are read from disk on first use (benchmarks/RESULTS.md). The VAE stays in float32 when the rest is float16 (its
-    activations overflow in half precision); bfloat16 is safe for it."""
+    activations overflow in half precision); bfloat16 is safe for it. ``quantize="int8"``: the transformer's
+    and text encoder's linear weights in int8 (``onediffusion.quantize``)."""
+    torch_dtype = check_dtype(quantize, torch_dtype)
+    quantized = quantization_configs(quantize)
     folder = resolve_folder(name_or_path, **hub_kwargs)
     check_weights(folder)
     dtype = torch_dtype or torch.float32
     vae_dtype = torch.float32 if dtype == torch.float16 else dtype
     from .model import NextDiT  # local import: model.py does not depend on loading
 
+    q_transformer = {"quantization_config": quantized["transformer"]} if quantized else {}
+    q_text = {"quantization_config": quantized["text_encoder"]} if quantized else {}
     loaders = {
-        "transformer": lambda: NextDiT.from_pretrained(folder, subfolder="transformer", torch_dtype=dtype),
+        "transformer": lambda: NextDiT.from_pretrained(
+            folder, subfolder="transformer", torch_dtype=dtype, **q_transformer
+        ),
         "vae": lambda: AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=vae_dtype),
-        "text_encoder": lambda: T5EncoderModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype),
+        "text_encoder": lambda: T5EncoderModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype, **q_text),
         "tokenizer": lambda: T5Tokenizer.from_pretrained(folder, subfolder="tokenizer"),
         "scheduler": lambda: FlowMatchEulerDiscreteScheduler.from_pretrained(folder, subfolder="scheduler"),
     }

@@ -23,6 +23,7 @@ from diffusers.utils import BaseOutput, logging
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import T5EncoderModel, T5Tokenizer
 
+from . import caching
 from .cameras import Camera, cameras_from_ray_maps, latent_to_rays, rays_for_cameras, rays_to_latent
 from .images import image_to_tensor, numpy_to_pil, tensor_to_numpy
 from .loading import load_components, read_studio, resolve_folder
@@ -238,6 +239,23 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         self._interrupt = False
         self.auto_vae_tiling = True
         self.studio: dict = {}
+        self.cache_setting: str | None = None  # the step cache in use (``enable_cache``); None: exact sampling
+        self.quantize: str | None = None  # weights quantized at load (``from_pretrained(..., quantize=)``)
+
+    def enable_cache(self, config: str | caching.CacheConfig | None = None) -> None:
+        """Step caching (``onediffusion.caching``): with no argument the default preset
+        (``caching.DEFAULT_CACHE``), else a preset name or a diffusers cache config. Replaces a cache
+        already on. Faster, and no longer exact: ``disable_cache()`` restores exact sampling."""
+        resolved = caching.resolve_cache(config, len(self.transformer.layers))
+        self.disable_cache()
+        self.transformer.enable_cache(resolved)
+        self.cache_setting = caching.setting_name(config)
+
+    def disable_cache(self) -> None:
+        """Exact sampling again: every cache hook removed (a no-op when no cache is on)."""
+        if self.transformer.is_cache_enabled:
+            self.transformer.disable_cache()
+        self.cache_setting = None
 
     @property
     def native_side(self) -> int:
@@ -245,11 +263,19 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         return int(self.transformer.config.input_size[-1] * self.vae_scale_factor)
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str, torch_dtype: torch.dtype | None = None, **kwargs):
-        """Load the published folder layout (a hub id or a local folder), each part by subfolder."""
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str,
+        torch_dtype: torch.dtype | None = None,
+        quantize: str | None = None,
+        **kwargs,
+    ):
+        """Load the published folder layout (a hub id or a local folder), each part by subfolder.
+        ``quantize="int8"``: weight-only int8 transformer and text encoder (``onediffusion.quantize``)."""
         folder = resolve_folder(pretrained_model_name_or_path, **kwargs)
-        pipe = cls(**load_components(folder, torch_dtype=torch_dtype))
+        pipe = cls(**load_components(folder, torch_dtype=torch_dtype, quantize=quantize))
         pipe.studio = read_studio(folder)
+        pipe.quantize = quantize
         return pipe
 
     @property
@@ -389,24 +415,28 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         for index, (rows, cols) in enumerate(blender.windows):
             if self.interrupt:
                 return None
-            blender.add(index, self.predict_velocity(latents[..., rows, cols], *args))
+            blender.add(index, self.predict_velocity(latents[..., rows, cols], *args, context=f"window{index}"))
             on_window()
         return self.scheduler.step(blender.result(), args[0], latents).prev_sample
 
-    def predict_velocity(self, latents, t, t_condition, conditions, embeds, mask, guidance_scale, forward_kwargs):
-        """The network's velocity for every slot, guided (negative and positive in one batched forward)."""
+    def predict_velocity(
+        self, latents, t, t_condition, conditions, embeds, mask, guidance_scale, forward_kwargs, context="cond"
+    ):
+        """The network's velocity for every slot, guided (negative and positive in one batched forward).
+        ``context`` names the step cache's state (one per tiling window), used only with a cache on."""
         cfg = guidance_scale > 1.0
         model_in = torch.cat([latents] * 2) if cfg else latents
         timesteps = torch.full(model_in.shape[:2], float(t), device=latents.device)
         timesteps[:, conditions] = float(t_condition)
         dtype = self.transformer.dtype
-        velocity = self.transformer(
-            samples=model_in.to(dtype),
-            timesteps=timesteps,  # one per view: the network's fast path, same numbers
-            encoder_hidden_states=embeds.to(dtype),
-            encoder_attention_mask=mask,
-            **forward_kwargs,
-        ).float()
+        with caching.cache_context(self.transformer, context, timestep=t):
+            velocity = self.transformer(
+                samples=model_in.to(dtype),
+                timesteps=timesteps,  # one per view: the network's fast path, same numbers
+                encoder_hidden_states=embeds.to(dtype),
+                encoder_attention_mask=mask,
+                **forward_kwargs,
+            ).float()
         if cfg:
             negative, positive = velocity.chunk(2)
             velocity = negative + guidance_scale * (positive - negative)
@@ -510,10 +540,11 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         batch = (1 if isinstance(prompt, str) else len(prompt)) * num_images_per_prompt
         self._interrupt = False
 
-        # 2. Encode the prompt
+        # 2. Encode the prompt (in the transformer's dtype once, so its caption keys and values are reused)
         embeds, mask = self.encode_prompt(
             prompt, device, num_images_per_prompt, guidance_scale > 1.0, negative_prompt, max_sequence_length
         )
+        embeds = embeds.to(self.transformer.dtype)
 
         # 3. Prepare latents: conditions encoded first, then the noise, from one generator (as the reference)
         latents = self.prepare_latents(layout, batch, len(slots), height, width, device, generator)
@@ -525,9 +556,11 @@ class OneDiffusionPipeline(ReferenceAPIMixin, DiffusionPipeline):
         step_h, step_w = self.window_px(blender, height, width)
         timesteps = self.prepare_timesteps(num_inference_steps, layout.num_targets, step_h, step_w, device, noise_scale)
 
-        # 5. Denoising loop (window by window when tiled)
+        # 5. Denoising loop (window by window when tiled), from an empty step cache when one is on
         windows = WindowCount(callback_on_window, len(blender.windows) * len(timesteps) if blender else 0)
-        with self.progress_bar(total=len(timesteps)) as progress_bar:
+        if self.transformer.is_cache_enabled:
+            caching.prepare_call(self.transformer, len(timesteps))
+        with self.progress_bar(total=len(timesteps)) as progress_bar, self.transformer.reuse_caption():
             for i, t in enumerate(timesteps):
                 if self.interrupt:
                     break

@@ -33,12 +33,15 @@ CACHE = Path(os.environ.get("ONEDIFFUSION_CACHE", Path.home() / ".cache" / "oned
 
 @dataclass(frozen=True)
 class Settings:
-    """How to load the model: a hub id or a local folder, the device, the precision, offloading."""
+    """How to load the model: a hub id or a local folder, the device, the precision, offloading, weight
+    quantization (``quantize="int8"``), and whether runs use step caching by default (``fast``)."""
 
     model: str = PUBLISHED_MODEL
     device: str | None = None
     dtype: str | None = None
     offload: bool = False
+    quantize: str | None = None
+    fast: bool = False
 
     @property
     def explicit(self) -> bool:
@@ -55,6 +58,8 @@ class Settings:
         return "cpu"
 
     def resolved_dtype(self, device: str) -> torch.dtype:
+        if self.quantize and not self.dtype:
+            return torch.bfloat16  # what the int8 path computes in (onediffusion.quantize)
         if self.dtype:
             if self.dtype not in DTYPES:
                 raise ValueError(f"`dtype` must be one of {sorted(DTYPES)}, got {self.dtype!r}.")
@@ -202,17 +207,19 @@ def model_need(settings: Settings, dtype: torch.dtype, offline: str | None, besi
     folder): then loading decides, and the demo fallback applies."""
     if not is_hub_id(settings.model):
         folder = Path(settings.model).expanduser()
-        return folder_need(folder, dtype, beside) if folder.is_dir() else None
+        return folder_need(folder, dtype, beside, settings.quantize) if folder.is_dir() else None
     if offline:
         return None
     info = hub_model_info(settings.model, HUB_PROBE_SECONDS)
-    return hub_need(info, dtype, beside) if info is not None else None
+    return hub_need(info, dtype, beside, settings.quantize) if info is not None else None
 
 
 def _load_requested(settings: Settings, dtype: torch.dtype, hub_kwargs: dict) -> OneDiffusionPipeline:
     if not is_hub_id(settings.model) and not Path(settings.model).expanduser().exists():
         raise ModelLoadError(f"there is no folder {settings.model} (and it is not a hub id like 'owner/name').")
-    return OneDiffusionPipeline.from_pretrained(settings.model, torch_dtype=dtype, **hub_kwargs)
+    return OneDiffusionPipeline.from_pretrained(
+        settings.model, torch_dtype=dtype, quantize=settings.quantize, **hub_kwargs
+    )
 
 
 def load_pipeline(settings: Settings, beside: int = 0) -> tuple[OneDiffusionPipeline, ModelInfo]:

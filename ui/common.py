@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from onediffusion import PALETTE
+from onediffusion.caching import CACHE_NOTE
 from onediffusion.paths import ASSETS
 
 from . import checks
@@ -60,6 +61,7 @@ class Sampling:
     seed: gr.Number
     randomize: gr.Checkbox
     num_images: gr.Slider | None
+    fast: gr.Checkbox  # last in every run's inputs (after a tab's own trailing settings), as the endpoints take it
 
     def inputs(self) -> list:
         parts = [self.negative_prompt, self.size, self.steps, self.guidance, self.seed, self.randomize, self.num_images]
@@ -127,7 +129,8 @@ def sampling(
             negative_prompt = gr.Textbox(
                 negative, label="Negative prompt", lines=2, info="What to steer away from. Leave empty for none."
             )
-    return Sampling(negative_prompt, size, steps, guidance_, seed, randomize, count)
+        fast = gr.Checkbox(studio.settings.fast, label="Faster sampling", info=CACHE_NOTE, elem_classes=["fast"])
+    return Sampling(negative_prompt, size, steps, guidance_, seed, randomize, count, fast)
 
 
 def given_image(label: str, height: int, **options) -> gr.Image:

@@ -39,6 +39,29 @@ from .runs import STOPPED, Runs, StopToken, step_callback, window_callback
 from .zerogpu import gpu_decorator
 
 
+@contextlib.contextmanager
+def sampling_mode(pipe, fast: bool) -> Iterator[None]:
+    """Step caching (``pipe.enable_cache()``, the default preset) for one run when ``fast``, exact sampling
+    otherwise. A cache this model or machine cannot take falls back to exact sampling with a note, rather
+    than failing the run."""
+    if not fast or not hasattr(pipe, "enable_cache"):
+        if hasattr(pipe, "disable_cache"):
+            pipe.disable_cache()
+        yield
+        return
+    try:
+        pipe.enable_cache()
+    except (ValueError, RuntimeError) as err:
+        pipe.disable_cache()
+        gr.Warning(f"Faster sampling is not available for this model ({err}); this run used exact sampling.")
+        yield
+        return
+    try:
+        yield
+    finally:
+        pipe.disable_cache()
+
+
 @dataclass(frozen=True)
 class RunInputs:
     """The sampling widgets' values as an endpoint receives them (None: the model's default), and who
@@ -52,6 +75,7 @@ class RunInputs:
     seed: int = 0
     randomize_seed: bool = False
     num_images: int = 1
+    fast: bool | None = None  # step caching; None: the app's default (``--fast``)
     progress: Callable | None = None
     session: str | None = None
 
@@ -68,9 +92,12 @@ class RunOptions:
     num_images: int = 1
     engine: tuple[tuple[str, float], ...] = ()  # extra pipeline arguments (multiview's rotary and noise scales)
     tiling: Tiling | None = None  # windows for sizes above a tile (onediffusion.tiling); None: one pass
+    fast: bool = False  # step caching (onediffusion.caching), else exact sampling
 
     @classmethod
-    def parse(cls, steps, guidance, seed, randomize_seed, negative_prompt="", size=None, num_images=1) -> RunOptions:
+    def parse(
+        cls, steps, guidance, seed, randomize_seed, negative_prompt="", size=None, num_images=1, fast=False
+    ) -> RunOptions:
         """Widget values -> checked options (raises InputError in plain words, naming the setting at fault)."""
         with checks.about("steps"):
             steps = inputs.steps(steps)
@@ -84,7 +111,13 @@ class RunOptions:
             num_images = inputs.num_images(num_images)
         negative = (negative_prompt or "").strip()
         return cls(
-            steps=steps, guidance=guidance, seed=seed, negative_prompt=negative, size=size, num_images=num_images
+            steps=steps,
+            guidance=guidance,
+            seed=seed,
+            negative_prompt=negative,
+            size=size,
+            num_images=num_images,
+            fast=bool(fast),
         )
 
 
@@ -182,7 +215,8 @@ class ModelHost:
         steps = self.defaults.steps if given.steps is None else given.steps
         guidance = self.defaults.guidance_for(task) if given.guidance is None else given.guidance
         seed, randomize, size, count = given.seed, given.randomize_seed, given.size, given.num_images
-        return RunOptions.parse(steps, guidance, seed, randomize, negative, size, count)
+        fast = self.settings.fast if given.fast is None else given.fast
+        return RunOptions.parse(steps, guidance, seed, randomize, negative, size, count, fast)
 
     def size_choices(self, auto: bool = False, large: bool = False, square_only: bool = False) -> list:
         """Dropdown choices: the aspect-ratio table at the model's native side (and twice it when ``large``)."""
@@ -239,22 +273,23 @@ class ModelHost:
         the progress tracker and the stop slot number (not a callback), images as arrays and NumPy cameras."""
         generator = torch.Generator("cpu").manual_seed(options.seed)  # CPU noise: same seed, same image anywhere
         tiled = options.tiling is not None  # progress in windows x steps then, not steps
-        result = self.pipe(
-            prompt=spec.prompt,
-            views=spec.views,
-            height=height,
-            width=width,
-            num_inference_steps=options.steps,
-            guidance_scale=options.guidance,
-            negative_prompt=options.negative_prompt or None,
-            num_images_per_prompt=options.num_images,
-            generator=generator,
-            output_type="np",
-            callback_on_step_end=step_callback(None if tiled else progress, options.steps, slot),
-            tiling=options.tiling,
-            callback_on_window=window_callback(self.pipe, progress, slot) if tiled else None,
-            **dict(options.engine),
-        )
+        with sampling_mode(self.pipe, options.fast):
+            result = self.pipe(
+                prompt=spec.prompt,
+                views=spec.views,
+                height=height,
+                width=width,
+                num_inference_steps=options.steps,
+                guidance_scale=options.guidance,
+                negative_prompt=options.negative_prompt or None,
+                num_images_per_prompt=options.num_images,
+                generator=generator,
+                output_type="np",
+                callback_on_step_end=step_callback(None if tiled else progress, options.steps, slot),
+                tiling=options.tiling,
+                callback_on_window=window_callback(self.pipe, progress, slot) if tiled else None,
+                **dict(options.engine),
+            )
         return np.asarray(result.images), (result.cameras[0] if result.cameras else None)
 
     def run_flop(self, spec: TaskSpec, options: RunOptions, height: int, width: int) -> float:

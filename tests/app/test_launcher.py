@@ -99,6 +99,11 @@ BAD_SETTINGS = [  # (argv, environment, words the line must hold)
         id="env-model-missing-folder",
     ),
     pytest.param(["--no-such-flag"], {}, ["unrecognized arguments: --no-such-flag"], id="unknown-flag"),
+    # Weights in 8 bits (issue 31): an unknown quantization, or a precision the int8 path does not run in
+    pytest.param(["--quantize", "int4"], {}, ["--quantize 'int4'", "use --quantize int8"], id="quantize-unknown"),
+    pytest.param(
+        ["--quantize", "int8", "--dtype", "float32"], {}, ["--quantize int8 runs in bfloat16"], id="quantize-float32"
+    ),
     # Passwords: the line names the flag or variable, and the user when there is one, never the text given
     pytest.param(["--auth", "Sekr1t"], {}, ["--auth is not USER:PASSWORD", "no colon"], id="auth-no-colon"),
     pytest.param(["--auth", ":Sekr1t"], {}, ["--auth has no user name"], id="auth-no-user"),
@@ -136,13 +141,13 @@ def test_a_taken_port_is_refused_by_flag_and_by_environment(taken_port):
     assert_refused(result, f"GRADIO_SERVER_PORT='{taken_port}' is taken", "unset GRADIO_SERVER_PORT")
 
 
-def test_help_shows_three_examples_and_every_variable():
+def test_help_shows_four_examples_and_every_variable():
     result = run_app("--help", module=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: onediffusion-studio")
     examples = result.stdout.split("examples:")[1].split("environment:")[0].strip().splitlines()
-    assert len(examples) == 3 and all(line.strip().startswith(("onediffusion-studio", "HF_")) for line in examples)
-    for words in ("offline demo", "--offload", "--model ./my-checkpoint", "lehduong/OneDiffusion"):
+    assert len(examples) == 4 and all(line.strip().startswith(("onediffusion-studio", "HF_")) for line in examples)
+    for words in ("offline demo", "--offload", "--model ./my-checkpoint", "lehduong/OneDiffusion", "--quantize int8"):
         assert words in result.stdout
     for variable in (
         "ONEDIFFUSION_MODEL",

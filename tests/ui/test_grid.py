@@ -9,14 +9,13 @@ import json
 import gradio as gr
 import numpy as np
 import pytest
-
-from ui.cost import CostModel
 from PIL import Image
 
 from onediffusion.grid import GRID_KEY
 from onediffusion.metadata import read_png
 from tests.helpers import FAST
 from ui import checks
+from ui.cost import CostModel
 from ui.endpoints.grid import GRIDS, cost_preview
 
 RUN = {**FAST, "negative_prompt": ""}

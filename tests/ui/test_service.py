@@ -13,21 +13,22 @@ SETTINGS = {"negative_prompt": None, "size": "auto", "steps": None, "guidance": 
 REFERENCES = {"reference_1": inspect.Parameter.empty, "caption_1": "", "reference_2": None, "caption_2": "",
               "reference_3": None, "caption_3": "", "reference_4": None, "caption_4": ""}  # fmt: skip
 RUN = {"progress": "gr.Progress", "request": None}
+FAST = {"fast": None}  # "Faster sampling", last of the settings (after a tab's own): old positional calls still work
 EMPTY = inspect.Parameter.empty
 API = {
-    "text_to_image": {"prompt": EMPTY, **SETTINGS, "num_images": 1, **RUN},
+    "text_to_image": {"prompt": EMPTY, **SETTINGS, "num_images": 1, **FAST, **RUN},
     "control": {"condition": EMPTY, "condition_image": EMPTY, "inpainting": None, "caption": "", "labels": None,
-                **SETTINGS, "num_images": 1, **RUN},
+                **SETTINGS, "num_images": 1, **FAST, **RUN},
     "make_condition": {"condition": EMPTY, "photo": EMPTY, "labels": None, "steps": None, "seed": 0, **RUN},
     "understand": {"photo": EMPTY, "target": "depth", "labels": None, "caption": "", "steps": None, "guidance": None,
-                   "seed": 0, "randomize_seed": True, **RUN},
+                   "seed": 0, "randomize_seed": True, **FAST, **RUN},
     "identity": {"mode": EMPTY, **REFERENCES, "target_caption": "", "subject_name": "", **SETTINGS, "num_images": 1,
-                 **RUN},
+                 **FAST, **RUN},
     "multiview": {"image": None, "caption": "", "cameras": None, **SETTINGS,  # new settings last: old calls still work
-                  "scale_factor": 1.0, "scale_watershed": 1.0, "noise_scale": 1.0, **RUN},
+                  "scale_factor": 1.0, "scale_watershed": 1.0, "noise_scale": 1.0, **FAST, **RUN},
     "estimate_cameras": {"photos": EMPTY, "caption": "", "steps": None, "guidance": None, "seed": 0,
-                         "randomize_seed": True, **RUN},
-    "slots": {"prompt": EMPTY, "slots": None, "images": None, **SETTINGS, "negative_prompt": "", "num_images": 1, **RUN},
+                         "randomize_seed": True, **FAST, **RUN},
+    "slots": {"prompt": EMPTY, "slots": None, "images": None, **SETTINGS, "negative_prompt": "", "num_images": 1, **FAST, **RUN},
     "camera_preset": {"preset": EMPTY},
 }  # fmt: skip
 

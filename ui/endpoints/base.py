@@ -34,6 +34,7 @@ _KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 SETTINGS = {
     "negative_prompt": (str | None, None), "size": (str, "auto"), "steps": (int | None, None),
     "guidance": (float | None, None), "seed": (int, 0), "randomize_seed": (bool, True), "num_images": (int, 1),
+    "fast": (bool | None, None),
 }  # fmt: skip
 CALLER = (
     inspect.Parameter("progress", _KEYWORD, default=PROGRESS),
@@ -57,12 +58,15 @@ RAW = settings(
 )
 MAKE = settings("steps", "seed")
 ORBIT = settings("negative_prompt", "steps", "guidance", "seed", "randomize_seed")  # square frames, one per view
+FAST = settings("fast")  # last of all (after a tab's own trailing settings): older positional calls keep working
 _RUN_FIELDS = {field.name for field in fields(RunInputs)}
 
 
-def _signature(fn: Callable, extra: Sequence[inspect.Parameter]) -> inspect.Signature:
+def _signature(
+    fn: Callable, extra: Sequence[inspect.Parameter], last: Sequence[inspect.Parameter]
+) -> inspect.Signature:
     """``fn``'s signature with its ``run`` parameter, if it has one, replaced by the settings ``extra``, its
-    keyword-only parameters after them, then the caller's progress tracker and request."""
+    keyword-only parameters after them, the settings ``last``, then the caller's progress tracker and request."""
     signature = inspect.signature(fn, eval_str=True)
     if "run" not in signature.parameters:
         return signature
@@ -71,7 +75,7 @@ def _signature(fn: Callable, extra: Sequence[inspect.Parameter]) -> inspect.Sign
     # calls made before they existed keep working.
     trailing = [p.replace(kind=_KEYWORD) for p in own if p.kind is p.KEYWORD_ONLY]
     own = [p for p in own if p.kind is not p.KEYWORD_ONLY]
-    return signature.replace(parameters=[*own, *extra, *trailing, *CALLER])
+    return signature.replace(parameters=[*own, *extra, *trailing, *last, *CALLER])
 
 
 def _run_inputs(values: dict) -> RunInputs:
@@ -81,14 +85,15 @@ def _run_inputs(values: dict) -> RunInputs:
     return RunInputs(**given, progress=progress, session=getattr(request, "session_hash", None))
 
 
-def endpoint(extra: Sequence[inspect.Parameter] = ()) -> Callable[[Callable], Callable]:
-    """Make ``fn(host, ..., run: RunInputs)`` an endpoint that takes the settings ``extra``, the progress
-    tracker and the request as parameters of its own (a function without ``run`` keeps its signature);
-    every failure becomes a plain-words ``gr.Error`` and the app keeps serving."""
+def endpoint(extra: Sequence[inspect.Parameter] = (), fast: bool = True) -> Callable[[Callable], Callable]:
+    """Make ``fn(host, ..., run: RunInputs)`` an endpoint that takes the settings ``extra`` (and, with ``fast``
+    and a ``run``, the "Faster sampling" switch last), the progress tracker and the request as parameters of its own (a
+    function without ``run`` keeps its signature); every failure becomes a plain-words ``gr.Error`` and the app
+    keeps serving."""
 
     def wrap(fn: Callable) -> Callable:
-        signature = _signature(fn, extra)
         wants_run = "run" in inspect.signature(fn).parameters
+        signature = _signature(fn, extra, FAST if fast and wants_run else ())  # a run's switch: none on a helper
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):

@@ -80,7 +80,7 @@ def control_prompt(host: ModelHost, condition: str, caption: str = "", labels=No
     return control_task(CONTROL.option(condition), DUMMY, mask, caption or "", inputs.labels(labels)).prompt
 
 
-@endpoint(MAKE)
+@endpoint(MAKE, fast=False)
 def make_condition(host: ModelHost, condition: str, photo, labels=None, *, run: RunInputs) -> Image.Image:
     """Make a control condition from a photo: Canny edges and blur are computed directly; depth, HED, pose,
     segmentation and boxes are estimated by the model itself; 'editing' and 'inpainting' return the photo as is.

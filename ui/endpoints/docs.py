@@ -31,6 +31,8 @@ SHARED = {
     "randomize_seed": "true (the default): a new random seed each call, returned with the result; false: use seed, "
     "to repeat a result exactly.",
     "num_images": f"how many images to generate, 1 to {MAX_IMAGES}.",
+    "fast": "true: step caching (faster, images close to but not exactly exact sampling's); false: exact sampling; "
+    "leave it out for the app's default.",
     "labels": "class-and-colour table {'headers': ['class', 'colour'], 'data': [['sky', 'blue'], ['car', '']]}, one "
     f"row per class; colours: {_COLOURS} (blank: the next unused); needed for semanticmap and boundingbox only.",
     "condition": "the kind of condition: "

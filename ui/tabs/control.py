@@ -124,7 +124,13 @@ def build(studio: Studio, links: Links) -> None:
     make_inputs = [condition, photo, labels, settings.steps, settings.seed]
     wire_run(studio, make, stop, studio.make_condition, make_inputs, [condition_image], "make_condition")
     event = wire_run(
-        studio, run, stop, studio.control, run_inputs, [shown, gallery, settings.seed, assembled], "control"
+        studio,
+        run,
+        stop,
+        studio.control,
+        [*run_inputs, settings.fast],
+        [shown, gallery, settings.seed, assembled],
+        "control",
     )
     common.wire_compare(event, shown, gallery, slider)
     condition.change(common.visible_for(COMPARED), condition, slider, **common.QUIET)

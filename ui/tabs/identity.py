@@ -78,6 +78,6 @@ def build(studio: Studio, links: Links) -> None:
     cache = cached(studio.info, studio.identity, outputs, EXAMPLE_COLUMNS)
     gr.Examples(EXAMPLES, inputs=[mode, r[0], r[1], r[2], r[3], target, subject], label="Examples", **cache)
     links.target("identity", references[0], references[1])
-    wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs()], outputs, "identity")
+    wire_run(studio, run, stop, studio.identity, [*given, *settings.inputs(), settings.fast], outputs, "identity")
     live(given, studio.identity_prompt, given, assembled)
     compare.block(studio, "identity", [*given, *settings.inputs()], settings)

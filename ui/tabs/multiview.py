@@ -82,7 +82,7 @@ def _novel_views(studio: Studio, links: Links, tabs: gr.Tabs) -> None:
     gr.Examples(VIEWS_EXAMPLES, inputs=[image, caption, table], label=label, **cache)
     given = [image, caption, table, *settings.inputs(), *scales]
     links.target("multiview", image, caption, [(tabs, lambda sent: gr.Tabs(selected="novel-views"))])
-    wire_run(studio, run, stop, studio.multiview, given, outputs, "multiview")
+    wire_run(studio, run, stop, studio.multiview, [*given, settings.fast], outputs, "multiview")
     live([caption], studio.multiview_prompt, [caption], assembled)
     compare.block(studio, "multiview", given, settings)
 
@@ -105,7 +105,13 @@ def _camera_poses(studio: Studio) -> None:
     cache = cached(studio.info, studio.estimate_cameras, outputs)
     gr.Examples(POSE_EXAMPLES, inputs=[photos, caption], label="Example: three views of one scene", **cache)
     wire_run(
-        studio, run, stop, studio.estimate_cameras, [photos, caption, *settings.inputs()], outputs, "estimate_cameras"
+        studio,
+        run,
+        stop,
+        studio.estimate_cameras,
+        [photos, caption, *settings.inputs(), settings.fast],
+        outputs,
+        "estimate_cameras",
     )
 
 
@@ -151,7 +157,10 @@ def _orbit_video(studio: Studio) -> None:
         with gr.Column(scale=2):
             image = common.given_image("Photo of the object, from the front (or leave empty and describe it)", 240)
             caption = gr.Textbox(
-                label="Caption", lines=2, placeholder="e.g. a red cube and a blue sphere", info=advice.MULTIVIEW_CAPTION_TIP
+                label="Caption",
+                lines=2,
+                placeholder="e.g. a red cube and a blue sphere",
+                info=advice.MULTIVIEW_CAPTION_TIP,
             )
             shape, advanced = _path_settings(studio)
             run, stop = run_buttons("Make the video")
@@ -172,7 +181,7 @@ def _orbit_video(studio: Studio) -> None:
     preview_inputs = [*shape, anchors, batch, image]
     live(preview_inputs, studio.orbit_preview, preview_inputs, figure)
     outputs = [video, strip, gif, archive, figure, summary, settings.seed, assembled]
-    given = [image, caption, *shape, fps, anchors, batch, *settings.inputs()]
+    given = [image, caption, *shape, fps, anchors, batch, *settings.inputs(), settings.fast]
     run.click(
         studio.cancellable(studio.orbit_video), given, outputs, api_name="orbit_video",
         concurrency_id=common.GPU_QUEUE, concurrency_limit=1, scroll_to_output=True,

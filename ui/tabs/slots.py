@@ -74,5 +74,7 @@ def build(studio: Studio, links: Links) -> None:
     cache = cached(studio.info, studio.slots, outputs)
     label = "Zero-shot compositions"
     gr.Examples(EXAMPLES, inputs=[prompt, table, images], example_labels=EXAMPLE_LABELS, label=label, **cache)
-    wire_run(studio, run, stop, studio.slots, [prompt, table, images, *settings.inputs()], outputs, "slots")
+    wire_run(
+        studio, run, stop, studio.slots, [prompt, table, images, *settings.inputs(), settings.fast], outputs, "slots"
+    )
     compare.block(studio, "slots", [prompt, table, images, *settings.inputs()], settings)

@@ -38,6 +38,8 @@ def build(studio: Studio, links: Links) -> None:
     gr.Examples(
         EXAMPLES, inputs=[prompt], label="Example prompts", **cached(studio.info, studio.text_to_image, outputs)
     )
-    wire_run(studio, run, stop, studio.text_to_image, [prompt, *settings.inputs()], outputs, "text_to_image")
+    wire_run(
+        studio, run, stop, studio.text_to_image, [prompt, *settings.inputs(), settings.fast], outputs, "text_to_image"
+    )
     live([prompt], studio.text_to_image_prompt, [prompt], assembled)
     compare.block(studio, "text-to-image", [prompt, *settings.inputs()], settings)

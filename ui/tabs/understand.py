@@ -78,7 +78,7 @@ def build(studio: Studio, links: Links) -> None:
         run,
         stop,
         studio.understand,
-        run_inputs,
+        [*run_inputs, settings.fast],
         outputs,
         "understand",
     )

@@ -52,6 +52,6 @@ def build(studio: Studio, links: Links) -> None:
         plan,
     )
     outputs = [compare, result, summary, settings.seed, assembled]
-    given = [photo, factor, caption, width, tile, overlap, *settings.inputs()]
+    given = [photo, factor, caption, width, tile, overlap, *settings.inputs(), settings.fast]
     wire_run(studio, run, stop, studio.upscale, given, outputs, "upscale")
     links.target("upscale", photo, caption)
