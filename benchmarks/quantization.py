@@ -59,7 +59,7 @@ def stage_memory(folder: Path, mode: str, requests: int) -> dict:
     pipe = load(folder, mode)
     result = {"mode": mode, "load_s": time.perf_counter() - start}
     times = []
-    for i in range(requests + 1):
+    for _ in range(requests + 1):
         start = time.perf_counter()
         case_call(pipe, "t2i256", 1)
         times.append(time.perf_counter() - start)
