@@ -304,15 +304,16 @@ def cost_text(grid: Grid, steps: Sequence[int] | int, views: int, seconds: float
     text = f"{grid.size} cell{'s' * (grid.size != 1)} × {per} × {views} view{'s' * (views != 1)} = {count * views} view-steps"
     if seconds is None:
         return f"{text}; the time is measured on the first run on {device}."
-    return f"{text}, about {_duration(seconds)} on {device}."
+    return f"{text}, {say_seconds(seconds)} on {device}."
 
 
-def _duration(seconds: float) -> str:
+def say_seconds(seconds: float) -> str:
+    """A duration as a person says it before a run: "about 40 s", "about 12 min", "about 1.5 h"."""
     if seconds < 90:
-        return f"{max(1, round(seconds))} s"
+        return f"about {max(1, round(seconds))} s"
     if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 # 3. Running ---------------------------------------------------------------------------------------

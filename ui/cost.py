@@ -71,11 +71,3 @@ def tokens_of(pipe, views: int, height: int, width: int, text_tokens: int = 0) -
     _, ph, pw = pipe.transformer.config.patch_size
     scale = pipe.vae_scale_factor
     return views * (height // scale // ph) * (width // scale // pw) + text_tokens
-
-
-def say_seconds(seconds: float) -> str:
-    if seconds < 90:
-        return f"about {max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"about {round(seconds / 60)} min"
-    return f"about {seconds / 3600:.1f} h"

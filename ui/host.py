@@ -24,6 +24,7 @@ from PIL import Image
 
 from onediffusion.cameras import Camera
 from onediffusion.defaults import ModelDefaults
+from onediffusion.grid import say_seconds
 from onediffusion.prompts import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_PROMPT_TOKENS, fallback_negative_prompt, truncated
 from onediffusion.slots import CameraSlot
 from onediffusion.tasks import TaskSpec
@@ -33,7 +34,7 @@ from onediffusion.trajectory import PathProgress, PathResult, make_path
 from . import checks, inputs
 from . import outputs as out
 from .captioner import Captioner
-from .cost import CostModel, forward_flop, say_seconds, tokens_of
+from .cost import CostModel, forward_flop, tokens_of
 from .loader import ModelInfo, Settings, load_pipeline
 from .runs import STOPPED, Runs, StopToken, step_callback, window_callback
 from .zerogpu import gpu_decorator

@@ -292,3 +292,49 @@ def test_a_compare_grid_on_the_page(page, screenshots):
     expect(panel.locator(".block.grid-summary")).to_contain_text("2 of 2 cells done")
     expect(panel.locator(".block.grid-cost")).to_contain_text("on cpu")  # timed once a run has measured it
     shot(page, screenshots, "13-compare-grid")
+
+
+def test_orbit_video_plays_in_the_page_with_its_duration(page, screenshots):
+    """A caption-only orbit of 6 views at 4 frames a second: the MP4 loads in the page's video element and
+    lasts 6 / 4 = 1.5 s; the frame strip, the GIF and the zip come with it."""
+    open_tab(page, "Multiview", "multiview")
+    page.get_by_role("tab", name="Orbit video", exact=True).click()
+    panel = page.locator("#tab-orbit-video")
+    expect(panel.locator("#orbit-figure .js-plotly-plot")).to_have_count(1)  # the path drawn before any run
+    panel.get_by_label("Caption", exact=True).fill("a red cube and a blue sphere")
+    for label, value in (("Number of views", 6), ("Frames a second", 4)):
+        box = panel.get_by_label(f"number input for {label}")
+        box.fill(str(value))
+        box.press("Tab")
+    fast_settings(panel, steps=1)
+    click(panel, "Make the video")
+    video = panel.locator("#orbit-video video")
+    expect(video).to_have_count(1)
+    page.wait_for_function("(v) => v.readyState >= 1 && isFinite(v.duration)", arg=video.element_handle())
+    assert video.evaluate("(v) => v.duration") == pytest.approx(6 / 4, abs=0.05)
+    assert video.evaluate("(v) => [v.videoWidth, v.videoHeight]") == [64, 64]
+    images_in(panel.locator("#orbit-frames"), 6)
+    expect(panel.locator("#orbit-summary")).to_contain_text("6 of 6 views")
+    expect(panel.locator("#orbit-zip")).to_contain_text(".zip")
+    expect(panel.locator("#orbit-gif")).to_contain_text(".gif")
+    shot(page, screenshots, "14-orbit-video")
+
+
+def test_upscale_a_sent_result(page, screenshots):
+    """Text to image's result sent to Upscale, made twice as large: the slider shows both and the PNG comes."""
+    t2i = open_tab(page, "Text to image", "text-to-image")
+    t2i.get_by_label("Prompt", exact=True).fill("a yellow cone")
+    fast_settings(t2i)
+    click(t2i, "Generate")
+    images_in(t2i.locator("#t2i-gallery"), 1)
+    click(t2i, "➜ Upscale")
+    panel = page.locator("#tab-upscale")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_label("Caption (optional)", exact=True)).to_have_value("a yellow cone")
+    expect(panel.locator("#upscale-plan")).to_contain_text("128")  # the plan said before the run
+    fast_settings(panel)
+    click(panel, "Upscale")
+    expect(panel.locator("#upscale-compare img")).to_have_count(2)
+    expect(panel.locator("#upscale-summary")).to_contain_text("128 × 128 px from 64 × 64")
+    expect(panel.locator("#upscale-file")).to_contain_text("upscaled-128x128.png")
+    shot(page, screenshots, "15-upscale")

@@ -8,11 +8,11 @@ from dataclasses import replace
 from PIL import Image
 
 from onediffusion import build_task
+from onediffusion.grid import say_seconds
 from onediffusion.upscale import UpscalePlan, enlarged, plan_upscale
 
 from .. import advice, inputs
 from .. import outputs as out
-from ..cost import say_seconds
 from ..host import ModelHost, RunInputs
 from .base import ORBIT, endpoint, preview, run_task
 
