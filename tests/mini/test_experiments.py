@@ -26,9 +26,9 @@ def load(path: Path, monkeypatch):
 
 def test_every_experiment_folder_keeps_a_readme_and_its_scripts():
     folders = sorted(p.name for p in EXPERIMENTS.iterdir() if p.is_dir())
-    assert folders == ["camera-estimation", "condition-timesteps", "context-t5", "views-stage"]
+    assert folders == ["camera-estimation", "condition-timesteps", "context-t5", "upscale-stage", "views-stage"]
     assert all((EXPERIMENTS / f / "README.md").is_file() for f in folders)
-    assert len(SCRIPTS) == 9
+    assert len(SCRIPTS) == 10
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")

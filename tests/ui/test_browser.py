@@ -301,7 +301,7 @@ def test_orbit_video_plays_in_the_page_with_its_duration(page, screenshots):
     page.get_by_role("tab", name="Orbit video", exact=True).click()
     panel = page.locator("#tab-orbit-video")
     expect(panel.locator("#orbit-figure .js-plotly-plot")).to_have_count(1)  # the path drawn before any run
-    panel.get_by_label("Caption", exact=True).fill("a red cube and a blue sphere")
+    panel.get_by_placeholder("e.g. a red cube and a blue sphere").fill("a red cube and a blue sphere")
     for label, value in (("Number of views", 6), ("Frames a second", 4)):
         box = panel.get_by_label(f"number input for {label}")
         box.fill(str(value))
@@ -336,5 +336,5 @@ def test_upscale_a_sent_result(page, screenshots):
     click(panel, "Upscale")
     expect(panel.locator("#upscale-compare img")).to_have_count(2)
     expect(panel.locator("#upscale-summary")).to_contain_text("128 × 128 px from 64 × 64")
-    expect(panel.locator("#upscale-file")).to_contain_text("upscaled-128x128.png")
+    expect(panel.locator("#upscale-file").get_by_role("cell", name="upscaled-128x128.png")).to_have_count(1)
     shot(page, screenshots, "15-upscale")

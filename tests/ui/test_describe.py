@@ -22,7 +22,8 @@ from ui.tabs.captions import LABEL
 
 PLACES = {"Reference photo 1", "Reference photo 2", "Reference photo 3", "Reference photo 4", "Photo",
           "Photo of the object (optional: leave empty to work from the caption)", "Photo (given to the model)",
-          "Photo of the object, from the front (or leave empty and describe it)"}  # fmt: skip
+          "Photo of the object, from the front (or leave empty and describe it)",
+          "Photo to upscale (at most 2048 pixels a side)"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

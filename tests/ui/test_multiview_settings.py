@@ -25,6 +25,7 @@ def test_they_trail_the_existing_parameters():
         "scale_factor",
         "scale_watershed",
         "noise_scale",
+        "fast",
         "progress",
         "request",
     ]

@@ -52,6 +52,11 @@ def _rows(value, default: int) -> int:
         return default
 
 
+# Not a grid's parameters: the caller's, and the Faster sampling switch (a grid's cells sample as the app's
+# default, so that the cells compare only what the axes vary).
+NOT_GRIDDED = ("host", "progress", "request", "fast")
+
+
 @dataclass(frozen=True)
 class GridTab:
     """How a tab's endpoint is run as a grid: the parameters a prompt axis replaces in, the one an option axis
@@ -68,9 +73,7 @@ class GridTab:
     parameters: tuple[str, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
-        names = [
-            name for name in inspect.signature(self.endpoint).parameters if name not in ("host", "progress", "request")
-        ]
+        names = [name for name in inspect.signature(self.endpoint).parameters if name not in NOT_GRIDDED]
         object.__setattr__(self, "parameters", tuple(names))
 
     def options(self) -> dict[str, str]:
@@ -294,7 +297,7 @@ def grid_endpoint(tab: GridTab) -> Callable:
     axes = [inspect.Parameter(name, _KEYWORD, default=NONE if name == "y_axis" else "", annotation=str)
             for name in AXIS_PARAMS]  # fmt: skip
     axes[0] = axes[0].replace(default="seed")
-    keep = [p for name, p in own.parameters.items() if name not in ("progress", "request")]
+    keep = [p for name, p in own.parameters.items() if name not in ("progress", "request", "fast")]
     signature = own.replace(parameters=[*keep, *axes, *caller], return_annotation=tuple[Image.Image, list, str])
 
     def compare(*args, **kwargs):
