@@ -30,6 +30,7 @@ from . import camera_paths as paths
 from . import camera_presets as cams
 from .cameras import Camera
 from .defaults import ModelDefaults
+from .grid import Grid, parse_axis, run_task_grid
 from .images import to_rgb
 from .metadata import ResultSettings, save_png, typed_fields
 from .prompts import MAX_PROMPT_TOKENS, fallback_negative_prompt, task_prompt, token_count
@@ -254,11 +255,14 @@ class Run:
     batch_size: int = 1
     overwrite: bool = False
     alone: dict = field(default_factory=dict)  # upscaling's and camera paths' options (--factor, --views, ...)
+    grid: Grid | None = None  # --x-axis/--y-axis: every item run as a compare grid
 
 
 def prepare(item: Item, run: Run) -> Job:
     """The item's task spec and full settings: its own values, else the command line's, else the model's."""
     if item.task in RUN_ALONE:
+        if run.grid is not None:
+            raise ValueError(f"task {item.task} cannot run as a grid: a grid's cells are one pipeline call each.")
         return prepare_alone(item, run)
     try:
         spec = build_task(item.task, **_convert(item.task, item.inputs, run))
@@ -276,7 +280,12 @@ def prepare(item: Item, run: Run) -> Job:
     settings = ResultSettings(
         spec.prompt, item.seed, steps, float(guidance), width, height, negative, item.task, run.model
     )
-    return Job(item, spec, settings, _output_names(item, spec), getattr(run.pipe, "cache_setting", None) or "exact")
+    if run.grid is not None:
+        run.grid.check_prompt(spec.prompt)
+        outputs = [f"{item.name}_grid.png"]
+    else:
+        outputs = _output_names(item, spec)
+    return Job(item, spec, settings, outputs, getattr(run.pipe, "cache_setting", None) or "exact")
 
 
 def _first(*values):
@@ -403,6 +412,22 @@ def run_alone(job: Job, run: Run) -> None:
     )  # fmt: skip
 
 
+def run_grid_job(job: Job, run: Run) -> None:
+    """An item as a compare grid (``onediffusion.grid``): the labelled grid PNG carrying every cell's settings,
+    and each cell's images as result PNGs in a folder beside it."""
+    st = job.settings
+    result = run_task_grid(
+        run.pipe, job.spec, run.grid, steps=st.steps, guidance=st.guidance, seed=st.seed, size=(st.height, st.width),
+        negative_prompt=st.negative_prompt, model=run.model,
+    )  # fmt: skip
+    result.save(run.output / job.outputs[0])
+    folder = run.output / f"{job.item.name}_grid"
+    folder.mkdir(exist_ok=True)
+    for done in result.cells:
+        for k, image in enumerate(done.images):
+            save_png(image, folder / f"cell-{done.cell.index + 1:02d}-{k}.png", done.settings)
+
+
 def _size(spec: TaskSpec, size: str | None, run: Run) -> tuple[int, int]:
     """(height, width): the one asked for, else the app's: the aspect-ratio entry nearest the first
     given image at the model's native side, or a native square."""
@@ -514,15 +539,16 @@ def process(items: list[Item], run: Run, bar: tqdm) -> list[dict]:
             bar.update()
             continue
         jobs.append(job)
-    for job in [job for job in jobs if job.item.task in RUN_ALONE]:
+    alone = [job for job in jobs if run.grid is not None or job.item.task in RUN_ALONE]
+    for job in alone:
         try:
-            run_alone(job, run)
+            run_grid_job(job, run) if run.grid is not None else run_alone(job, run)
         except (ValueError, RuntimeError) as err:
             lines[job.item.index] = _failed(job.item, str(err), bar, job)
             continue
         lines[job.item.index] = manifest_line(job.item, "done", job)
         bar.update()
-    jobs = [job for job in jobs if job.item.task not in RUN_ALONE]
+    jobs = [job for job in jobs if job not in alone]
     for group in groups(jobs, run.batch_size):
         try:
             results = run_group(run.pipe, group)
@@ -594,6 +620,11 @@ def build_parser() -> argparse.ArgumentParser:
     alone.add_argument("--fps", type=float, default=24.0, help="orbit: the video's frames a second.")
     alone.add_argument("--anchors", type=int, default=3, help="orbit: views made first from the photo.")
     alone.add_argument("--views-per-batch", type=int, default=3, help="orbit: views made at once after them.")
+    grid = parser.add_argument_group("compare grids (every item run over up to two axes of settings)")
+    grid.add_argument("--x-axis", choices=GRID_AXES, help="the setting the columns vary.")
+    grid.add_argument("--x-values", help="its values: '1-8 (+1)', '2, 4, 6', '512x512, 768x512', 'red, blue'.")
+    grid.add_argument("--y-axis", choices=GRID_AXES, help="the setting the rows vary (default: one row).")
+    grid.add_argument("--y-values", help="its values, as --x-values.")
     task_options = parser.add_argument_group("task inputs (shared by every item; see each task's parameters)")
     for name, kind in PARAM_KINDS.items():
         many = kind in ("paths", "texts")
@@ -623,6 +654,27 @@ def _task_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.batch_size < 1 or (args.steps is not None and args.steps < 1):
         parser.error("--batch-size and --steps must be at least 1.")
     return options
+
+
+# A grid's axes in batch: the task's own option (a Control condition, an Understanding estimate) is the app's;
+# here each condition or estimate is an item of its own.
+GRID_AXES = ("seed", "guidance", "steps", "size", "prompt")
+
+
+def _grid(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Grid | None:
+    """The compare grid the command asks for, checked (bad values: one line, exit status 2); None for none."""
+    if args.x_axis is None:
+        if args.y_axis is not None or args.x_values is not None or args.y_values is not None:
+            parser.error("a grid starts with --x-axis (and --x-values); --y-axis and --y-values add rows.")
+        return None
+    if args.task in RUN_ALONE:
+        parser.error(f"task {args.task} cannot run as a grid: a grid's cells are one pipeline call each.")
+    try:
+        x = parse_axis(args.x_axis, args.x_values or "")
+        y = parse_axis(args.y_axis, args.y_values or "") if args.y_axis is not None else None
+        return Grid(x, y).check()
+    except InputError as err:
+        parser.error(str(err))
 
 
 def load_run(args: argparse.Namespace, device: str) -> Run:
@@ -684,6 +736,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     options = _task_options(args, parser)
+    grid = _grid(args, parser)
     try:
         items = read_items(args.input, args.task, options, args.seed)
     except (OSError, ValueError) as err:
@@ -697,6 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # without GPUs would each run every item alone instead of sharing them over gloo.
     state = PartialState(cpu=os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes"))
     run = load_run(args, str(state.device))
+    run.grid = grid
     args.output.mkdir(parents=True, exist_ok=True)
     with state.split_between_processes(items) as mine:
         rank = state.process_index

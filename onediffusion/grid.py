@@ -3,7 +3,7 @@
     from onediffusion.grid import Grid, parse_axis, run_task_grid
     grid = Grid(parse_axis("seed", "1-4 (+1)"), parse_axis("guidance", "2, 4, 6"))
     result = run_task_grid(pipe, build_task("text2image", caption="a red fox"), grid, steps=30)
-    result.image.save("grid.png")  # axis names and values drawn on it; every cell's settings in its PNG text
+    result.save("grid.png")  # axis names and values drawn on it; every cell's settings in its PNG text
 
 An axis is a setting and its values, typed as a list (``"2, 4, 6"``) or a range with its step
 (``"1-8 (+1)"``, ``"8-2 (-2)"``): the seed, guidance, steps, size, a prompt search-and-replace (the
@@ -25,6 +25,7 @@ from functools import cached_property
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
 
 from .metadata import JSON_KEY, PARAMETERS_KEY, ResultSettings
 from .tables import MAX_GUIDANCE, MAX_SEED, MAX_STEPS, InputError, parse_size
@@ -344,6 +345,14 @@ class GridResult:
     def image(self) -> Image.Image:
         """The labelled grid, carrying the first cell's settings (as a result PNG does) and every cell's."""
         return grid_image(self.grid, self.cells)
+
+    def save(self, path) -> None:
+        """The grid image as a PNG with the settings it carries as text (``image.save`` alone drops them)."""
+        info = PngInfo()
+        for key in (PARAMETERS_KEY, JSON_KEY, GRID_KEY):
+            if isinstance(self.image.info.get(key), str):
+                info.add_itxt(key, self.image.info[key])
+        self.image.save(path, format="PNG", pnginfo=info)
 
 
 def run_grid(

@@ -2,7 +2,7 @@
 
 Each tab with image results puts a row of "Send to" buttons under them (``Links.source``); each tab that takes
 an image names where a sent one goes (``Links.target``): Control's photo (to make a condition from) or its
-condition, Understanding's photo, Identity's first reference, Multiview's photo, Upscale's photo. ``Links.wire`` joins them once
+condition, Understanding's photo, Identity's first reference, Multiview's photo, the Orbit video's, Upscale's. ``Links.wire`` joins them once
 the page is built: a button puts the selected image (the first when none is) in place, carries its caption
 over (read from the settings the result PNG carries, ``ui.reuse``) and opens the target tab. An understanding
 result sent as a condition also sets the condition (depth, segmentation, ...) and its class rows. With no
@@ -28,6 +28,7 @@ TARGETS = {
     "understanding": ("Understanding", "understanding"),
     "identity": ("Identity (as reference)", "identity"),
     "multiview": ("Multiview (as photo)", "multiview"),
+    "orbit": ("Orbit video", "multiview"),
     "upscale": ("Upscale", "upscale"),
 }
 NOTHING_YET = "Nothing to send yet: make a result first."

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from onediffusion.batch import MANIFEST, build_parser, groups, load_run, main, prepare, read_items
+from onediffusion.grid import GRID_KEY
 from onediffusion.metadata import read_png
 from tests.helpers import free_port
 
@@ -335,3 +336,47 @@ def test_an_orbit_per_photo(tiny_model_dir, tmp_path):
     assert line["status"] == "done" and line["outputs"] == ["toy_orbit/video.mp4"]
     assert imageio_ffmpeg.count_frames_and_secs(str(folder / "video.mp4"))[0] == 5
     assert len(json.loads((folder / "transforms.json").read_text())["frames"]) == 5
+
+
+def test_each_prompt_as_a_compare_grid(tiny_model_dir, prompts, tmp_path):
+    out = tmp_path / "grids"
+    grid = ["--x-axis", "seed", "--x-values", "1-3 (+1)", "--y-axis", "guidance", "--y-values", "1, 4"]
+    assert _run(tiny_model_dir, "text2image", prompts, out, "--size", "64x48", *grid) == 0
+    lines = _manifest(out)
+    assert [line["status"] for line in lines] == ["done"] * 3 and lines[0]["outputs"] == [
+        lines[0]["name"] + "_grid.png"
+    ]
+    path = out / lines[0]["outputs"][0]
+    record = json.loads(Image.open(path).text[GRID_KEY])
+    assert (record["done"], record["total"]) == (6, 6)
+    assert [c["values"] for c in record["cells"][:2]] == [["seed 1", "guidance 1"], ["seed 2", "guidance 1"]]
+    assert read_png(path).settings.seed == 1  # the first cell's settings, as every result carries
+    cells = sorted((out / f"{lines[0]['name']}_grid").iterdir())
+    assert len(cells) == 6 and Image.open(cells[-1]).size == (64, 48)
+    last = read_png(cells[-1]).settings
+    assert (last.seed, last.guidance) == (3, 4.0)
+    # Each cell is the run the same settings make alone.
+    alone = tmp_path / "alone"
+    assert _run(tiny_model_dir, "text2image", prompts, alone, "--size", "64x48", "--seed", "3", "--guidance", "4") == 0
+    first = _manifest(alone)[0]
+    assert np.array_equal(_pixels(cells[-1]), _pixels(alone / first["outputs"][0]))
+
+
+def test_grid_usage_errors_and_tasks_that_cannot_grid(tiny_model_dir, prompts, tmp_path, capsys):
+    for extra, words in (
+        (["--x-axis", "seed", "--x-values", "1-4 (-1)"], "step must be +"),
+        (["--x-axis", "seed", "--x-values", "1-100"], "cells is more than the 64"),
+        (["--y-axis", "seed", "--y-values", "1, 2"], "a grid starts with --x-axis"),
+        (["--x-axis", "steps", "--x-values", ""], "has no values"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            _run(tiny_model_dir, "text2image", prompts, tmp_path / "x", *extra)
+        assert exit_info.value.code == 2 and words in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _run(tiny_model_dir, "upscaling", prompts, tmp_path / "x", "--x-axis", "seed", "--x-values", "1, 2")
+    assert "cannot run as a grid" in capsys.readouterr().err
+    swap = ["--x-axis", "prompt", "--x-values", "bird, cat"]  # only one of the prompts holds "bird"
+    assert _run(tiny_model_dir, "text2image", prompts, tmp_path / "swap", "--size", "64x48", *swap) == 0
+    lines = _manifest(tmp_path / "swap")
+    assert [line["status"] for line in lines] == ["failed", "done", "failed"]
+    assert "does not contain" in lines[0]["error"]

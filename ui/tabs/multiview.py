@@ -152,7 +152,7 @@ def _path_settings(studio: Studio) -> tuple[list, list]:
     return [path, views, *az, *el, *dist, table], [fps, anchors, batch]
 
 
-def _orbit_video(studio: Studio) -> None:
+def _orbit_video(studio: Studio, links: Links, tabs: gr.Tabs) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             image = common.given_image("Photo of the object, from the front (or leave empty and describe it)", 240)
@@ -191,6 +191,7 @@ def _orbit_video(studio: Studio) -> None:
     # the run returns them); a closed page still stops it (ui.sessions).
     stop.click(studio.cancel, None, None, **common.CHEAP)
     live([caption], studio.multiview_prompt, [caption], assembled)
+    links.target("orbit", image, caption, [(tabs, lambda sent: gr.Tabs(selected="orbit-video"))])
 
 
 def build(studio: Studio, links: Links) -> None:
@@ -200,6 +201,6 @@ def build(studio: Studio, links: Links) -> None:
             _novel_views(studio, links, tabs)
         with gr.Tab("Orbit video", id="orbit-video", elem_id="tab-orbit-video"):
             how_to(ORBIT_HOW_TO)
-            _orbit_video(studio)
+            _orbit_video(studio, links, tabs)
         with gr.Tab("Camera poses", id="camera-poses", elem_id="tab-camera-poses"):
             _camera_poses(studio)
