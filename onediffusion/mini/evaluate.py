@@ -382,8 +382,9 @@ class Evaluator:
         """The pixel lines where the windows of an upscale of a ``photo_side`` square start or end."""
         scale = self.pipe.vae_scale_factor
         plan = plan_upscale((photo_side, photo_side), self.size, factor, vae_scale_factor=scale, **tiles)
-        spans = {rows for rows, _ in plan.tiling.windows(plan.height, plan.width, scale)}
-        return sorted({edge * scale for span in spans for edge in (span.start, span.stop)} - {0, plan.height})
+        # (start, stop) pairs, not the slices themselves: slices are hashable only from Python 3.12.
+        spans = {(rows.start, rows.stop) for rows, _ in plan.tiling.windows(plan.height, plan.width, scale)}
+        return sorted({edge * scale for span in spans for edge in span} - {0, plan.height})
 
     def upscaling_seams(self) -> Result:
         """Brightness steps on the lines where windows meet, over those elsewhere, in a x2 upscale from the native

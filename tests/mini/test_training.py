@@ -354,3 +354,14 @@ def test_later_tasks_are_drawn_only_where_a_stage_names_them(records):
     trainer = _tiny_trainer(records, tasks=("upscaling", "deblurring"))
     batch = trainer.sample_batch("upscaling")
     assert batch.x0.shape[1] == 2  # the restored window and the enlarged one
+
+
+def test_the_seam_check_looks_where_windows_meet():
+    from onediffusion.mini.evaluate import Evaluator
+
+    pipe = type("Pipe", (), {"image_side": 32, "vae_scale_factor": 4})()
+    evaluator = Evaluator(pipe)
+    borders = evaluator.tile_borders(32, 2)  # a x2 upscale to 64 px in overlapping 32 px windows
+    naive = evaluator.tile_borders(32, 2, overlap_px=0)  # two 32 px tiles side by side: one border, in the middle
+    assert naive == [32]
+    assert borders and all(0 < b < 64 and b % 4 == 0 for b in borders) and len(borders) > len(naive)
