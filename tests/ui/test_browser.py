@@ -325,8 +325,10 @@ def test_upscale_a_sent_result(page, screenshots):
     t2i = open_tab(page, "Text to image", "text-to-image")
     t2i.get_by_label("Prompt", exact=True).fill("a yellow cone")
     fast_settings(t2i)
+    t2i.locator(".random-seed input[type=checkbox]").first.uncheck()
+    t2i.locator(".seed input").first.fill("4242")
     click(t2i, "Generate")
-    images_in(t2i.locator("#t2i-gallery"), 1)
+    expect(t2i.locator("#t2i-gallery")).to_contain_text("seed 4242")  # this run's image, not an earlier test's
     click(t2i, "➜ Upscale")
     panel = page.locator("#tab-upscale")
     expect(panel).to_be_visible()
