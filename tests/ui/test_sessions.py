@@ -27,7 +27,8 @@ from ui.runs import Runs
 SLOW = {"prompt": "a slow cube", "size": "512x512", "steps": 200, "guidance": 4.0, "seed": 1, "randomize_seed": False}
 QUICK = {"prompt": "a quick cube", "size": "64x64", "steps": 1, "guidance": 4.0, "seed": 2, "randomize_seed": False}
 # Seconds from the visitor leaving to the next visitor's quick run done: measured 0.31 to 0.41 s (a step of the slow
-# run is 0.23 s); without the unload hook 24.9 and 25.8 s, the rest of the slow run.
+# run was 0.23 s); without the unload hook 24.9 and 25.8 s, the rest of the slow run. Since the Upscale work, 512 px
+# on the 64 px test model runs in windows and Stop comes between windows, sooner still.
 NEXT_STARTS_WITHIN = 2.0
 
 
