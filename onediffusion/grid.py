@@ -25,9 +25,8 @@ from functools import cached_property
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
-from PIL.PngImagePlugin import PngInfo
 
-from .metadata import JSON_KEY, PARAMETERS_KEY, ResultSettings
+from .metadata import JSON_KEY, PARAMETERS_KEY, ResultSettings, save_text_chunks
 from .tables import MAX_GUIDANCE, MAX_SEED, MAX_STEPS, InputError, parse_size
 from .tasks import TaskSpec
 
@@ -348,11 +347,7 @@ class GridResult:
 
     def save(self, path) -> None:
         """The grid image as a PNG with the settings it carries as text (``image.save`` alone drops them)."""
-        info = PngInfo()
-        for key in (PARAMETERS_KEY, JSON_KEY, GRID_KEY):
-            if isinstance(self.image.info.get(key), str):
-                info.add_itxt(key, self.image.info[key])
-        self.image.save(path, format="PNG", pnginfo=info)
+        save_text_chunks(self.image, path, (PARAMETERS_KEY, JSON_KEY, GRID_KEY))
 
 
 def run_grid(

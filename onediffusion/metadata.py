@@ -187,6 +187,16 @@ def save_png(image: Image.Image, path: str | os.PathLike | io.IOBase, settings: 
     image.save(path, format="PNG", pnginfo=png_info(settings))
 
 
+def save_text_chunks(image: Image.Image, path, keys: tuple[str, ...] = (PARAMETERS_KEY, JSON_KEY)) -> None:
+    """Save ``image`` as a PNG with the text it carries in ``image.info`` under ``keys`` (``image.save`` alone
+    drops it)."""
+    info = PngInfo()
+    for key in keys:
+        if isinstance(image.info.get(key), str):
+            info.add_itxt(key, image.info[key])
+    image.save(path, format="PNG", pnginfo=info)
+
+
 # Reading ---------------------------------------------------------------------------------------
 
 

@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 import trimesh
 from PIL import Image, ImageDraw
-from PIL.PngImagePlugin import PngInfo
 
 from onediffusion import Label
 from onediffusion.images import center_crop_resize
-from onediffusion.metadata import JSON_KEY, PARAMETERS_KEY, ResultSettings
+from onediffusion.metadata import JSON_KEY, PARAMETERS_KEY, ResultSettings, save_text_chunks
 
 OUTPUT_ROOT = Path(tempfile.gettempdir()) / "onediffusion-studio"
 KEEP_SECONDS = 3600
@@ -86,11 +85,7 @@ def carried_settings(image: Image.Image) -> dict | None:
 
 def save_carried(image: Image.Image, path: Path | IO[bytes]) -> Path | IO[bytes]:
     """Save as PNG with the settings ``image`` carries (see ``carrying``), if any."""
-    info = PngInfo()
-    for key in CARRIED:
-        if isinstance(image.info.get(key), str):
-            info.add_itxt(key, image.info[key])
-    image.save(path, format="PNG", pnginfo=info)
+    save_text_chunks(image, path, CARRIED)
     return path
 
 
