@@ -608,7 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
         "images close to, not exactly, exact sampling's.",
     )
     parser.add_argument(
-        "--quantize", choices=["int8"], help="the transformer's and text encoder's weights in 8 bits (bfloat16)."
+        "--quantize",
+        choices=["int8"],
+        help="the transformer's and text encoder's weights in 8 bits (computing in bfloat16 on a GPU, float32 on a CPU).",
     )
     parser.add_argument("--overwrite", action="store_true", help="redo items whose outputs exist, replacing them.")
     alone = parser.add_argument_group("upscaling and camera paths (orbit)")

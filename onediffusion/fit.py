@@ -17,8 +17,8 @@ from typing import Literal
 import torch
 from safetensors import SafetensorError, safe_open
 
-from .loading import NETWORKS, PUBLISHED_MODEL
-from .quantize import INT8_BYTES_PER_WEIGHT, QUANTIZED_NETWORKS
+from .loading import NETWORKS, PUBLISHED_MODEL, vae_dtype
+from .quantize import QUANTIZED_NETWORKS, int8_bytes_per_weight
 
 GIB = 2**30
 # Beyond the weights: activations, the VAE decode at 1024 px, the runtime itself (0.46 GiB of the 8.02 GiB
@@ -135,27 +135,31 @@ def _safetensors_dtype_bytes(path: Path) -> int | None:
         return None
 
 
-def _loaded_bytes(name: str, stored: int, per: int | None, itemsize: int, quantize: str | None) -> int:
-    """One network's bytes once loaded: ``stored`` bytes of ``per``-byte weights in ``itemsize``-byte ones, or in
-    int8 where ``quantize`` reaches that network (``onediffusion.quantize``)."""
+def _loaded_bytes(name: str, stored: int, per: int | None, dtype: torch.dtype, quantize: str | None) -> int:
+    """One network's bytes once loaded: ``stored`` bytes of ``per``-byte weights in ``dtype`` (the VAE in
+    ``vae_dtype``), or in int8 where ``quantize`` reaches that network (``onediffusion.quantize``)."""
     if not per:
         return stored
+    itemsize = _itemsize(vae_dtype(dtype) if name == "vae" else dtype)
     if quantize is not None and name in QUANTIZED_NETWORKS:
-        return int(stored // per * INT8_BYTES_PER_WEIGHT)
+        return int(stored // per * int8_bytes_per_weight(name, itemsize, per))
     return stored * itemsize // per
+
+
+def _itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
 
 
 def folder_need(folder: Path, dtype: torch.dtype, captioner: int = 0, quantize: str | None = None) -> Need | None:
     """What a local checkpoint needs in ``dtype``: each network's safetensors bytes, scaled from the stored
     dtype to ``dtype`` (bfloat16 files loaded in float32 take twice their size), the transformer and text
     encoder in int8 with ``quantize``."""
-    itemsize = torch.empty((), dtype=dtype).element_size()
     sizes = []
     for name in NETWORKS:
         files = sorted((Path(folder) / name).glob("*.safetensors"))
         stored = sum(f.stat().st_size for f in files)
         per = _safetensors_dtype_bytes(files[0]) if files else None
-        sizes.append(_loaded_bytes(name, stored, per, itemsize, quantize))
+        sizes.append(_loaded_bytes(name, stored, per, dtype, quantize))
     if not any(sizes):
         return None
     return Need(sum(sizes), max(sizes), captioner)
@@ -165,7 +169,6 @@ def hub_need(info, dtype: torch.dtype, captioner: int = 0, quantize: str | None 
     """What a hub model needs in ``dtype``, from ``HfApi().model_info(id, files_metadata=True)``: each
     network's safetensors file sizes; stored as bfloat16 unless the hub's parameter count says otherwise;
     the transformer and text encoder in int8 with ``quantize``."""
-    itemsize = torch.empty((), dtype=dtype).element_size()
     stored = 2
     by_dtype = getattr(getattr(info, "safetensors", None), "parameters", None) or {}
     if by_dtype:
@@ -175,7 +178,7 @@ def hub_need(info, dtype: torch.dtype, captioner: int = 0, quantize: str | None 
     for name in NETWORKS:
         files = [s for s in info.siblings or [] if s.rfilename.startswith(f"{name}/")]
         size = sum(s.size or 0 for s in files if s.rfilename.endswith(".safetensors"))
-        sizes.append(_loaded_bytes(name, size, stored, itemsize, quantize))
+        sizes.append(_loaded_bytes(name, size, stored, dtype, quantize))
     return Need(sum(sizes), max(sizes), captioner) if any(sizes) else None
 
 

@@ -6,6 +6,7 @@ are loaded by subfolder with known classes instead of through it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import traceback
@@ -16,8 +17,9 @@ from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 from safetensors import SafetensorError, safe_open
 from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
+from .allocator import steady_heap
 from .hub import is_hub_id
-from .quantize import check_dtype, quantization_configs
+from .quantize import KEEP_PRECISION, QUANTIZED_NETWORKS, check_dtype, check_quantize, quantize_network
 
 SUBFOLDERS = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
 PUBLISHED_MODEL = "lehduong/OneDiffusion"
@@ -140,6 +142,29 @@ def _load_part(name: str, folder: Path, load) -> object:
         raise ModelLoadError(message) from err
 
 
+_STORED_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+def stored_dtype(part: Path) -> torch.dtype | None:
+    """The dtype a network's weights files hold (their first tensor's, from the header), or None."""
+    files = _weights_files(part)
+    if not files:
+        return None
+    with safe_open(files[0], "pt") as weights:
+        first = next(iter(weights.keys()), None)
+        return None if first is None else _STORED_DTYPES.get(weights.get_slice(first).get_dtype())
+
+
+def vae_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The VAE's dtype for a pipeline in ``dtype``: float32 for float16 (its activations overflow in half
+    precision), and for bfloat16 without a GPU (a CPU without bfloat16 units runs its convolutions about 400
+    times slower: a 256 px decode on the medium test model took 92 s against under 0.3 s in float32); else ``dtype``.
+    84 M parameters: 168 MB more in float32."""
+    if dtype == torch.float16 or (dtype == torch.bfloat16 and not torch.cuda.is_available()):
+        return torch.float32
+    return dtype
+
+
 def load_components(
     name_or_path: str | os.PathLike,
     torch_dtype: torch.dtype | None = None,
@@ -149,32 +174,39 @@ def load_components(
     """The five pipeline components, loaded by subfolder straight into ``torch_dtype``, after the
     weight files are checked (``check_weights``). The libraries build empty modules and memory-map
     the safetensors files; where a file's dtype is the one asked for, parameters are views of the
-    mapping (no float32 copy, no second copy) and are read from disk on first use (benchmarks/RESULTS.md). The VAE stays in float32 when the rest is float16 (its
-    activations overflow in half precision); bfloat16 is safe for it. ``quantize="int8"``: the transformer's
-    and text encoder's linear weights in int8 (``onediffusion.quantize``)."""
+    mapping (no float32 copy, no second copy) and are read from disk on first use (benchmarks/RESULTS.md).
+    The VAE's dtype: ``vae_dtype``. ``quantize="int8"``: the transformer and text encoder load as views of
+    their files in the files' own dtype, then their linear weights go to int8 one at a time and the rest to
+    ``torch_dtype`` (``onediffusion.quantize``), with a steady heap (``onediffusion.allocator``)."""
     torch_dtype = check_dtype(quantize, torch_dtype)
-    quantized = quantization_configs(quantize)
+    check_quantize(quantize)
     folder = resolve_folder(name_or_path, **hub_kwargs)
     check_weights(folder)
     dtype = torch_dtype or torch.float32
-    vae_dtype = torch.float32 if dtype == torch.float16 else dtype
     from .model import NextDiT  # local import: model.py does not depend on loading
 
-    q_transformer = {"quantization_config": quantized["transformer"]} if quantized else {}
-    q_text = {"quantization_config": quantized["text_encoder"]} if quantized else {}
+    def load_in(name: str) -> torch.dtype:
+        return (stored_dtype(folder / name) or dtype) if quantize and name in QUANTIZED_NETWORKS else dtype
+
     loaders = {
         "transformer": lambda: NextDiT.from_pretrained(
-            folder, subfolder="transformer", torch_dtype=dtype, **q_transformer
+            folder, subfolder="transformer", torch_dtype=load_in("transformer")
         ),
-        "vae": lambda: AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=vae_dtype),
-        "text_encoder": lambda: T5EncoderModel.from_pretrained(folder, subfolder="text_encoder", dtype=dtype, **q_text),
+        "vae": lambda: AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=vae_dtype(dtype)),
+        "text_encoder": lambda: T5EncoderModel.from_pretrained(
+            folder, subfolder="text_encoder", dtype=load_in("text_encoder")
+        ),
         "tokenizer": lambda: T5Tokenizer.from_pretrained(folder, subfolder="tokenizer"),
         "scheduler": lambda: FlowMatchEulerDiscreteScheduler.from_pretrained(folder, subfolder="scheduler"),
     }
     components = {}
     try:
-        for name, load in loaders.items():
-            components[name] = _load_part(name, folder, load)
+        with steady_heap() if quantize else contextlib.nullcontext():
+            for name, load in loaders.items():
+                components[name] = _load_part(name, folder, load)
+                if quantize and name in QUANTIZED_NETWORKS:
+                    keep = KEEP_PRECISION if name == "transformer" else ()
+                    components[name] = quantize_network(components[name], dtype, keep)
     except ModelLoadError:
         components.clear()  # the parts loaded so far must not outlive the failure in this frame
         raise

@@ -22,6 +22,7 @@ from .hub import hub_offline, is_hub_id
 from .loading import PUBLISHED_MODEL, ModelLoadError, read_studio
 from .paths import MINI_MODEL
 from .pipeline import OneDiffusionPipeline
+from .quantize import int8_dtype
 
 logger = logging.getLogger("onediffusion.studio")
 
@@ -59,7 +60,7 @@ class Settings:
 
     def resolved_dtype(self, device: str) -> torch.dtype:
         if self.quantize and not self.dtype:
-            return torch.bfloat16  # what the int8 path computes in (onediffusion.quantize)
+            return int8_dtype(device)  # bfloat16 on a GPU, float32 on a CPU (onediffusion.quantize)
         if self.dtype:
             if self.dtype not in DTYPES:
                 raise ValueError(f"`dtype` must be one of {sorted(DTYPES)}, got {self.dtype!r}.")

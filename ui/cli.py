@@ -126,7 +126,7 @@ def build_parser() -> _Parser:
         "--quantize",
         metavar="int8",
         help="weights of the transformer and text encoder in 8 bits (torchao): half the memory of bfloat16, "
-        "images close to but not exactly bfloat16's; runs in bfloat16",
+        "images close to but not exactly bfloat16's; computes in bfloat16 on a GPU, float32 on a CPU",
     )
     parser.add_argument(
         "--fast",
@@ -332,7 +332,7 @@ def check_precision(dtype: str | None, offload: bool, cuda: bool, zero_gpu: bool
 
 def check_quantize(quantize: str | None, dtype: str | None, device: str | None, cuda: bool) -> None:
     """A weight quantization this machine cannot honour (unknown, torchao missing, no int8 kernels on the
-    device, a precision other than bfloat16), in one line naming the flag and what to do."""
+    device, a precision other than bfloat16 or float32), in one line naming the flag and what to do."""
     from onediffusion.quantize import QUANTIZE_CHOICES
     from onediffusion.quantize import check_quantize as check
 
@@ -340,8 +340,11 @@ def check_quantize(quantize: str | None, dtype: str | None, device: str | None, 
         return
     if quantize not in QUANTIZE_CHOICES:
         raise LaunchError(f"--quantize {quantize!r} is not one the app knows: use --quantize int8, or leave it out.")
-    if dtype not in (None, "bfloat16"):
-        raise LaunchError(f"--quantize {quantize} runs in bfloat16: use --dtype bfloat16, or leave --dtype out.")
+    if dtype not in (None, "bfloat16", "float32"):
+        raise LaunchError(
+            f"--quantize {quantize} runs in bfloat16 or float32: use --dtype bfloat16 on a GPU, "
+            "--dtype float32 on a CPU, or leave --dtype out."
+        )
     try:
         check(quantize, device or ("cuda" if cuda else "cpu"))
     except ValueError as err:

@@ -34,8 +34,6 @@ default; ``--keep-files`` or ``ONEDIFFUSION_KEEP_FILES``).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -43,6 +41,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import gradio as gr
+
+from onediffusion.allocator import fix_mmap_threshold
 
 from . import outputs
 
@@ -109,7 +109,6 @@ def sweep_every(seconds: float, keep_seconds: float, root: Path = outputs.OUTPUT
     return stop
 
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
 MMAP_THRESHOLD_BYTES = 1 << 20
 
 
@@ -122,10 +121,4 @@ def wants_steady_allocator(device: str, demo_model: bool, env: Mapping[str, str]
 def steady_allocator() -> bool:
     """Fix glibc's mmap threshold at ``MMAP_THRESHOLD_BYTES``, so freed image buffers go back to the system;
     whether it was done (not on other C libraries: musl, macOS and Windows keep theirs)."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        libc.gnu_get_libc_version  # noqa: B018 (glibc only: mallopt's parameter numbers are its own)
-    except (OSError, AttributeError, TypeError):
-        return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    return fix_mmap_threshold(MMAP_THRESHOLD_BYTES)

@@ -102,7 +102,10 @@ BAD_SETTINGS = [  # (argv, environment, words the line must hold)
     # Weights in 8 bits (issue 31): an unknown quantization, or a precision the int8 path does not run in
     pytest.param(["--quantize", "int4"], {}, ["--quantize 'int4'", "use --quantize int8"], id="quantize-unknown"),
     pytest.param(
-        ["--quantize", "int8", "--dtype", "float32"], {}, ["--quantize int8 runs in bfloat16"], id="quantize-float32"
+        ["--quantize", "int8", "--dtype", "float16"],
+        {},
+        ["--quantize int8 runs in bfloat16 or float32"],
+        id="quantize-float16",
     ),
     # Passwords: the line names the flag or variable, and the user when there is one, never the text given
     pytest.param(["--auth", "Sekr1t"], {}, ["--auth is not USER:PASSWORD", "no colon"], id="auth-no-colon"),

@@ -70,7 +70,8 @@ def test_a_local_folder_is_measured_in_the_dtype_it_loads_in(tiny_model_dir):
     need32 = folder_need(tiny_model_dir, torch.float32, captioner=7)
     assert need32 == Need(size["transformer"] + size["vae"] + 2 * size["text_encoder"], size["transformer"], 7)
     need16 = folder_need(tiny_model_dir, torch.bfloat16)
-    assert need16.total == size["transformer"] // 2 + size["vae"] // 2 + size["text_encoder"]
+    # the VAE stays in float32 on a CPU (onediffusion.loading.vae_dtype)
+    assert need16.total == size["transformer"] // 2 + size["vae"] + size["text_encoder"]
     assert folder_need(tiny_model_dir / "nothing", torch.float32) is None
 
 
@@ -80,7 +81,7 @@ def test_hub_sizes_come_from_the_file_listing():
                 {"rfilename": "vae/diffusion_pytorch_model.safetensors", "size": 170_000_000},
                 {"rfilename": "transformer/config.json", "size": 863}]
     info = HubModelInfo(id="lehduong/OneDiffusion", siblings=siblings)
-    assert hub_need(info, torch.bfloat16) == Need(8_170_000_000, 5_600_000_000)
+    assert hub_need(info, torch.bfloat16) == Need(8_340_000_000, 5_600_000_000)  # the VAE in float32 on a CPU
     assert hub_need(info, torch.float32).total == 2 * 8_170_000_000  # stored bfloat16, loaded float32: twice
     in_f32 = HubModelInfo(id="a/b", siblings=siblings, safetensors={"parameters": {"F32": 10}, "total": 10})
     assert hub_need(in_f32, torch.float32).total == 8_170_000_000

@@ -11,8 +11,8 @@ import pytest
 import torch
 from transformers import T5EncoderModel
 
-from onediffusion import NextDiT
-from onediffusion.loading import ModelLoadError, load_components
+from onediffusion import NextDiT, allocator
+from onediffusion.loading import ModelLoadError, load_components, vae_dtype
 from onediffusion.tiny import build_tiny_checkpoint, main, plan_checkpoint
 from tests.helpers import load_pipeline
 
@@ -159,3 +159,60 @@ def test_a_failure_after_the_networks_loaded_leaves_none_of_them_in_memory(shard
     else:
         pytest.fail("a corrupt scheduler config loaded")
     assert {cls: _live(cls) for cls in before} == before
+
+
+def test_vae_dtype(monkeypatch):
+    assert vae_dtype(torch.float32) == torch.float32
+    assert vae_dtype(torch.float16) == torch.float32  # its activations overflow in half precision
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert vae_dtype(torch.bfloat16) == torch.float32  # bfloat16 convolutions crawl on a CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert vae_dtype(torch.bfloat16) == torch.bfloat16
+
+
+class FakeGlibc:
+    """Records mallopt and malloc_trim calls (glibc keeps no getter for the threshold)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def mallopt(self, param, value):
+        self.calls.append(("mallopt", param, value))
+        return 1
+
+    def malloc_trim(self, pad):
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
+@pytest.mark.parametrize("fixed", [None, 1 << 20])
+def test_steady_heap_restores_the_threshold_and_trims(monkeypatch, fixed):
+    libc = FakeGlibc()
+    monkeypatch.setattr(allocator, "_glibc", lambda: libc)
+    monkeypatch.setattr(allocator, "_fixed", None)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    if fixed:
+        assert allocator.fix_mmap_threshold(fixed)  # as the app does on a GPU (ui.sessions)
+        libc.calls.clear()
+    with allocator.steady_heap():
+        assert libc.calls == [("mallopt", allocator.M_MMAP_THRESHOLD, allocator.LOAD_THRESHOLD)]
+    # after the load: the app's fixed threshold stays; else glibc's highest dynamic one; the free heap trimmed
+    after = fixed or allocator.DYNAMIC_MAX
+    assert libc.calls[1:] == [("mallopt", allocator.M_MMAP_THRESHOLD, after), ("malloc_trim", 0)]
+    libc.calls.clear()
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")  # the host's own choice is left alone
+    with allocator.steady_heap():
+        pass
+    assert libc.calls == []
+
+
+def test_quantized_load_uses_a_steady_heap(monkeypatch, tiny_model_dir):
+    pytest.importorskip("torchao")
+    libc = FakeGlibc()
+    monkeypatch.setattr(allocator, "_glibc", lambda: libc)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    load_components(tiny_model_dir, quantize="int8")
+    assert [c[0] for c in libc.calls] == ["mallopt", "mallopt", "malloc_trim"]
+    libc.calls.clear()
+    load_components(tiny_model_dir)  # unquantized: the weights are views of the files, nothing to fragment
+    assert libc.calls == []

@@ -179,7 +179,7 @@ def test_output_types(tiny_pipe, output_type, kind):
 def test_half_precision_on_cpu_stays_close_to_float32(tiny_model_dir, tiny_pipe, dtype):
     half = load_pipeline(tiny_model_dir, torch_dtype=dtype)
     assert half.transformer.dtype == dtype
-    assert half.vae.dtype == (torch.float32 if dtype == torch.float16 else dtype)
+    assert half.vae.dtype == torch.float32  # float16 overflows; bfloat16 convolutions crawl on a CPU (vae_dtype)
     kwargs = dict(num_inference_steps=2, output_type="np", guidance_scale=4.0)
     ours = half(PROMPT, generator=seeded(), **kwargs).images
     ref = tiny_pipe(PROMPT, generator=seeded(), **kwargs).images
