@@ -33,6 +33,7 @@ import ctypes
 import functools
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -128,6 +129,8 @@ def quantize_network(network: torch.nn.Module, dtype: torch.dtype, keep: Sequenc
 
     config = Int8WeightOnlyConfig()
     done: dict[int, torch.nn.Parameter] = {}  # source data_ptr -> its quantized weight
+    tables = [m.weight for m in network.modules() if isinstance(m, torch.nn.Embedding)]
+    in_tables = {table.data_ptr() for table in tables}  # a linear layer tied to a table leaves the table's pages
     for name, module in network.named_modules():
         if isinstance(module, torch.nn.Embedding):
             module.register_forward_hook(lambda _m, _args, out: out.to(dtype))
@@ -140,11 +143,11 @@ def quantize_network(network: torch.nn.Module, dtype: torch.dtype, keep: Sequenc
         module.weight = torch.nn.Parameter(source.to(dtype), requires_grad=False)
         quantize_(module, config)
         done[source.data_ptr()] = module.weight
-        release_pages(source)
-    tables = {id(m.weight) for m in network.modules() if isinstance(m, torch.nn.Embedding)}
+        if source.data_ptr() not in in_tables:
+            release_pages(source)
     for tensor in [*network.parameters(), *network.buffers()]:
         if type(tensor.data) is torch.Tensor and tensor.is_floating_point() and tensor.dtype != dtype:
-            if id(tensor) not in tables:
+            if not any(tensor is table for table in tables):
                 source = tensor.data
                 tensor.data = source.to(dtype)
                 release_pages(source)
@@ -166,7 +169,7 @@ def release_pages(source: torch.Tensor) -> None:
 
 
 _MADV_DONTNEED = 4  # linux/mman.h
-_PAGE = 4096
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096  # 4 KiB on x86, up to 64 KiB on arm64
 
 
 @functools.cache

@@ -148,11 +148,11 @@ def test_int8_dtypes(tiny_model_dir):
 
 
 def test_release_pages_gives_back_whole_pages_only():
-    tensor = torch.ones(3 << 20, dtype=torch.float32)  # 12 MiB: its own mapping, pages of 4 KiB
+    tensor = torch.ones(3 << 20, dtype=torch.float32)  # 12 MiB: its own mapping
     view = tensor[1000:-1000]  # starts and ends inside a page
     Q.release_pages(view)
-    start, end = view.data_ptr(), view.data_ptr() + view.numel() * 4
-    first, last = -(-start // 4096) * 4096, end // 4096 * 4096
+    start, end, page = view.data_ptr(), view.data_ptr() + view.numel() * 4, Q._PAGE
+    first, last = -(-start // page) * page, end // page * page
     index = (torch.arange(tensor.numel()) * 4 + tensor.data_ptr()).numpy()
     inside = (index >= first) & (index + 4 <= last)
     values = tensor.numpy()
@@ -175,3 +175,13 @@ def test_quantize_network_shares_tied_weights_keeps_tables_and_the_named_layers(
     assert net.a.bias.dtype == torch.float32
     assert net.table.weight.dtype == torch.bfloat16  # as stored: only a prompt's rows are read
     assert net.table(torch.tensor([1, 2])).dtype == torch.float32  # its output in the activations' dtype
+
+
+def test_a_linear_tied_to_a_table_leaves_the_table_intact():
+    net = Tied()
+    net.a.weight.data = torch.randn(64, 64, dtype=torch.bfloat16)
+    net.table = torch.nn.Embedding(64, 64, dtype=torch.bfloat16)
+    net.table.weight = net.a.weight  # as a language model's output layer shares its input table
+    before = net.a.weight.detach().clone()
+    Q.quantize_network(net, torch.float32)
+    assert torch.equal(net.table.weight.detach(), before)  # its pages were not given back
