@@ -35,16 +35,10 @@ from pathlib import Path
 
 from .measure import peak_rss_bytes
 from .reference_worker import case_call
+from .worker import relative_error
 
 GIB = 2**30
 MODES = ("bfloat16", "int8", "int8-bfloat16")
-
-
-def rel_err(a, b) -> float:
-    import numpy as np
-
-    a, b = (np.asarray(x.float().cpu() if hasattr(x, "float") else x, dtype=np.float64) for x in (a, b))
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
 def load(folder: Path, mode: str, dtype=None):
@@ -133,7 +127,10 @@ def error(folder: Path, steps: int) -> dict:
         pipes = [load(folder, mode, dtype) for mode, dtype in pair]
         for case in ("t2i256", "depth256", "mv3x256"):
             ours, ref = (case_call(pipe, case, steps) for pipe in pipes)
-            row = {"images": rel_err(ours.images, ref.images), "latents": rel_err(ours.latents, ref.latents)}
+            row = {
+                "images": relative_error(ours.images, ref.images),
+                "latents": relative_error(ours.latents, ref.latents),
+            }
             results.setdefault(dtype_name, {})[case] = row
             print(f"[error] int8 in {dtype_name}, {case}: {row}", file=sys.stderr, flush=True)
         del pipes

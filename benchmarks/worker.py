@@ -82,8 +82,9 @@ def attention(pipe, backend: str, eager: bool = False):
         yield
 
 
-def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a.double().cpu(), b.double().cpu()
+def relative_error(a, b) -> float:
+    """||a - b|| / ||b|| in float64; tensors or arrays."""
+    a, b = (torch.as_tensor(x).double().cpu() for x in (a, b))
     return float((a - b).norm() / b.norm())
 
 

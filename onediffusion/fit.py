@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from safetensors import SafetensorError, safe_open
 
-from .loading import NETWORKS, PUBLISHED_MODEL, vae_dtype
+from .loading import NETWORKS, PUBLISHED_MODEL, header_dtype, vae_dtype
 from .quantize import QUANTIZED_NETWORKS, int8_bytes_per_weight
 
 GIB = 2**30
@@ -124,30 +123,15 @@ def plan_fit(
 # ---- probes ------------------------------------------------------------------------------------------------
 
 
-def _safetensors_dtype_bytes(path: Path) -> int | None:
-    """Bytes per element of the first tensor in a safetensors file (from its header; None if unreadable: the
-    loader then names what is wrong with it)."""
-    try:
-        with safe_open(path, "pt") as weights:
-            first = next(iter(weights.keys()), None)
-            return None if first is None else _DTYPE_BYTES.get(weights.get_slice(first).get_dtype())
-    except (OSError, SafetensorError):
-        return None
-
-
 def _loaded_bytes(name: str, stored: int, per: int | None, dtype: torch.dtype, quantize: str | None) -> int:
     """One network's bytes once loaded: ``stored`` bytes of ``per``-byte weights in ``dtype`` (the VAE in
     ``vae_dtype``), or in int8 where ``quantize`` reaches that network (``onediffusion.quantize``)."""
     if not per:
         return stored
-    itemsize = _itemsize(vae_dtype(dtype) if name == "vae" else dtype)
+    itemsize = (vae_dtype(dtype) if name == "vae" else dtype).itemsize
     if quantize is not None and name in QUANTIZED_NETWORKS:
         return int(stored // per * int8_bytes_per_weight(name, itemsize, per))
     return stored * itemsize // per
-
-
-def _itemsize(dtype: torch.dtype) -> int:
-    return torch.empty((), dtype=dtype).element_size()
 
 
 def folder_need(folder: Path, dtype: torch.dtype, captioner: int = 0, quantize: str | None = None) -> Need | None:
@@ -158,7 +142,7 @@ def folder_need(folder: Path, dtype: torch.dtype, captioner: int = 0, quantize: 
     for name in NETWORKS:
         files = sorted((Path(folder) / name).glob("*.safetensors"))
         stored = sum(f.stat().st_size for f in files)
-        per = _safetensors_dtype_bytes(files[0]) if files else None
+        per = _DTYPE_BYTES.get(header_dtype(files[0])) if files else None
         sizes.append(_loaded_bytes(name, stored, per, dtype, quantize))
     if not any(sizes):
         return None

@@ -145,14 +145,21 @@ def _load_part(name: str, folder: Path, load) -> object:
 _STORED_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
-def stored_dtype(part: Path) -> torch.dtype | None:
-    """The dtype a network's weights files hold (their first tensor's, from the header), or None."""
-    files = _weights_files(part)
-    if not files:
+def header_dtype(path: Path) -> str | None:
+    """The safetensors dtype name ("BF16", "F32", ...) of a file's first tensor, from its header; None if the
+    file is empty or unreadable (``check_weights`` names what is wrong with it)."""
+    try:
+        with safe_open(path, "pt") as weights:
+            first = next(iter(weights.keys()), None)
+            return None if first is None else weights.get_slice(first).get_dtype()
+    except (OSError, SafetensorError):
         return None
-    with safe_open(files[0], "pt") as weights:
-        first = next(iter(weights.keys()), None)
-        return None if first is None else _STORED_DTYPES.get(weights.get_slice(first).get_dtype())
+
+
+def stored_dtype(part: Path) -> torch.dtype | None:
+    """The dtype a network's weights files hold (their first tensor's), or None."""
+    files = _weights_files(part)
+    return _STORED_DTYPES.get(header_dtype(files[0])) if files else None
 
 
 def vae_dtype(dtype: torch.dtype) -> torch.dtype:
